@@ -1,0 +1,55 @@
+# Two commands matter: `make run` (set up and serve the demo) and `make test` (set up and test).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app app
+DEV_ENV := PORTAL_ENV=development
+
+.PHONY: run test test-postgres lint setup setup-dev assets chromium migrate demo worker clean
+
+run: setup assets migrate demo
+	$(DEV_ENV) $(FLASK) run --host 127.0.0.1 --port 5000
+
+test: setup-dev assets chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: setup-dev assets chromium
+	TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup-dev
+	$(BIN)/ruff check .
+
+# Each install step re-runs only when its lock file changes.
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.lock
+	touch $@ $(VENV)/.runtime-installed
+
+setup: $(VENV)/.runtime-installed
+setup-dev: $(VENV)/.dev-installed
+
+static/vendor/htmx.min.js: package-lock.json
+	npm ci --silent --no-audit --no-fund
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+
+assets: static/vendor/htmx.min.js
+
+chromium:
+	@scripts/ensure-chromium.sh
+
+migrate: setup
+	$(DEV_ENV) $(FLASK) portal migrate
+
+demo: setup
+	$(DEV_ENV) $(FLASK) portal seed-demo --if-empty
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

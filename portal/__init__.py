@@ -1,0 +1,81 @@
+"""Member Portal: an organisation grows by invitation."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from flask_talisman import Talisman
+
+from portal import cli, db, web_errors
+from portal.config import INSTANCE_PATH, ROOT, defaults, finalise, from_environment
+from portal.extensions import csrf, htmx, limiter, login_manager, mail
+
+# Pages load only our own scripts and styles; logos may come from any https host.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "img-src": ["'self'", "https:", "data:"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "script-src": "'self'",
+    "form-action": "'self'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'self'",
+}
+
+
+def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_PATH),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(defaults(INSTANCE_PATH))
+    app.config.from_pyfile(str(INSTANCE_PATH / "config.py"), silent=True)
+    app.config.update(from_environment(os.environ))
+    app.config.update(config_overrides or {})
+    finalise(app.config, INSTANCE_PATH)
+
+    db.init_app(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    web_errors.register(app)
+    cli.register(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    csrf.init_app(app)
+    mail.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+    Talisman(
+        app,
+        force_https=False,  # TLS is the reverse proxy's job; cookies are still Secure there
+        session_cookie_secure=app.config["SESSION_COOKIE_SECURE"],
+        strict_transport_security=app.config["SESSION_COOKIE_SECURE"],
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        referrer_policy="same-origin",  # invite links must never leak through Referer
+    )
+
+    from portal.auth.service import load_member
+    from portal.db import get_session
+
+    @login_manager.user_loader
+    def _load(user_id: str) -> Any:
+        return load_member(get_session(), user_id)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from portal.admin.views import bp as admin_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.invites.views import bp as invites_bp
+    from portal.main.views import bp as main_bp
+
+    for blueprint in (main_bp, auth_bp, admin_bp, invites_bp):
+        app.register_blueprint(blueprint)

@@ -1,0 +1,48 @@
+"""Organisation and invitation settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from portal.models import Member, Organization
+from portal.orgs.service import settings_for
+from portal.policy import may_manage_settings, require
+from portal.roles import Role
+
+
+@dataclass(frozen=True)
+class InvitationSettingsInput:
+    """Already validated by the form; the service only applies it."""
+
+    enabled: bool
+    min_inviter_role: Role
+    expiry_days: int
+    daily_limit_per_member: int
+    bind_invitee_email: bool
+    name: str
+    description: str
+    brand_color: str
+    logo_url: str
+
+
+def update_invitation_settings(
+    session: Session, actor: Member, values: InvitationSettingsInput, now: datetime
+) -> None:
+    require(may_manage_settings(actor))
+    org = session.get(Organization, actor.organization_id)
+    settings = settings_for(session, actor.organization_id)
+    assert org is not None
+    settings.enabled = values.enabled
+    settings.min_inviter_role = values.min_inviter_role.value
+    settings.expiry_days = values.expiry_days
+    settings.daily_limit_per_member = values.daily_limit_per_member
+    settings.bind_invitee_email = values.bind_invitee_email
+    settings.updated_at = now
+    org.name = values.name.strip()
+    org.description = values.description.strip()
+    org.brand_color = values.brand_color.lower()
+    org.logo_url = values.logo_url.strip()
+    session.add_all([settings, org])

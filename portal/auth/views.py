@@ -1,0 +1,64 @@
+"""Login and logout."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.auth.forms import LoginForm
+from portal.auth.service import LoginRefused, authenticate
+from portal.db import get_session
+from portal.extensions import limiter
+from portal.safe_urls import safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+def _account_key() -> str:
+    return "login-account:" + (request.form.get("email") or "").strip().lower()
+
+
+def _failed(response: object) -> bool:
+    # Only failed attempts count: a member who logs in and out often is never locked out.
+    return getattr(response, "status_code", 200) != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_IP"],
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="login-ip",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=_failed,
+    scope="login-account",
+)
+def login() -> ResponseReturnValue:
+    target = safe_next(request.args.get("next"), url_for("main.home"))
+    if current_user.is_authenticated:
+        return redirect(target)
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            member = authenticate(get_session(), form.email.data or "", form.password.data or "")
+        except LoginRefused as refused:
+            form.form_errors.append(refused.message)
+        else:
+            login_user(member)
+            return redirect(target)
+    return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 401
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+@login_required
+def logout() -> ResponseReturnValue:
+    if request.method == "GET":  # a link can't log you out; a CSRF-protected form can
+        return render_template("auth/logout.html")
+    logout_user()
+    flash("You have been logged out.", "info")
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,98 @@
+"""`flask --app app portal …` commands."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlmodel import Session
+
+from portal.clock import utcnow
+from portal.db import engine
+from portal.errors import DomainError
+from portal.migrate import upgrade
+from portal.orgs import service as orgs
+from portal.roles import Role
+
+portal_cli = AppGroup("portal", help="Member Portal administration.")
+
+
+def _fail(error: DomainError) -> None:
+    raise click.ClickException(error.message)
+
+
+@portal_cli.command("migrate")
+def migrate_command() -> None:
+    """Apply the database migrations (safe to run repeatedly)."""
+    upgrade(engine())
+    click.echo("Database is up to date.")
+
+
+@portal_cli.command("create-org")
+@click.option("--name", required=True)
+@click.option("--slug", default=None, help="Short identifier; derived from the name if omitted.")
+@click.option("--unit", "units", multiple=True, help="Create a unit (repeatable).")
+def create_org_command(name: str, slug: str | None, units: tuple[str, ...]) -> None:
+    """Create an organisation (with default invitation settings) and its units."""
+    with Session(engine()) as session:
+        try:
+            org = orgs.create_organization(session, name, slug=slug, now=utcnow())
+            for unit in units:
+                orgs.create_unit(session, org, unit)
+        except DomainError as error:
+            _fail(error)
+        session.commit()
+        click.echo(f"Created organisation {org.name} (slug: {org.slug}).")
+
+
+@portal_cli.command("create-member")
+@click.option("--org", "org_slug", required=True, help="Organisation slug.")
+@click.option("--email", required=True)
+@click.option("--name", "full_name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.USER.value)
+@click.option("--unit", default=None, help="Unit name within the organisation.")
+@click.password_option(help="Prompted for when omitted.")
+def create_member_command(
+    org_slug: str, email: str, full_name: str, role: str, unit: str | None, password: str
+) -> None:
+    """Create an active member with a role (and optionally a unit)."""
+    with Session(engine()) as session:
+        try:
+            org = orgs.get_organization(session, org_slug)
+            member = orgs.create_member(
+                session,
+                org,
+                email=email,
+                full_name=full_name,
+                password=password,
+                role=Role(role),
+                unit=orgs.get_unit(session, org, unit) if unit else None,
+                now=utcnow(),
+            )
+        except DomainError as error:
+            _fail(error)
+        session.commit()
+        click.echo(f"Created {member.role} {member.email} in {org.name}.")
+
+
+@portal_cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when an organisation exists.")
+def seed_demo_command(if_empty: bool) -> None:
+    """Create the Demo Club with one member of each role, and print the logins."""
+    with Session(engine()) as session:
+        if orgs.count_organizations(session) and if_empty:
+            click.echo("The database already has data; demo not re-created.")
+        else:
+            try:
+                orgs.seed_demo(session, utcnow())
+            except DomainError as error:
+                _fail(error)
+            session.commit()
+            click.echo("Created the demo organisation 'Demo Club'.")
+    click.echo(f"\nDemo logins (password for all: {orgs.DEMO_PASSWORD}):")
+    for email, name, role, unit in orgs.DEMO_MEMBERS:
+        click.echo(f"  {role.value:<13} {email:<28} {name} ({unit})")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(portal_cli)

@@ -1,0 +1,109 @@
+"""Configuration: defaults, then instance/config.py, then the environment.
+
+Every setting has a safe default so that `make run` works on a fresh clone; production
+sets PORTAL_ENV=production and must then provide its own SECRET_KEY.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_PATH = ROOT / "instance"
+
+# Environment variables read as they are (documented in the README).
+ENV_SETTINGS = (
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "PORTAL_BASE_URL",
+    "PORTAL_ENV",
+    "RATELIMIT_STORAGE_URI",
+    "MAIL_SERVER",
+    "MAIL_PORT",
+    "MAIL_USERNAME",
+    "MAIL_PASSWORD",
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "MAIL_DEFAULT_SENDER",
+)
+INT_SETTINGS = {"MAIL_PORT"}
+BOOL_SETTINGS = {"MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE"}
+
+
+class InsecureConfiguration(RuntimeError):
+    """Raised at start-up when production would run with development secrets."""
+
+
+def defaults(instance_path: Path) -> dict[str, Any]:
+    return {
+        # "development" enables the dev mailbox and plain-HTTP cookies; anything else is
+        # treated as production.
+        "PORTAL_ENV": "production",
+        "DATABASE_URL": f"sqlite:///{instance_path / 'portal.sqlite3'}",
+        "PORTAL_BASE_URL": "http://127.0.0.1:5000",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SECURE": None,  # None: decided by PORTAL_ENV in finalise()
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_LIMIT_PER_IP": "30 per 15 minutes",
+        "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+        "MAIL_SERVER": None,
+        "MAIL_PORT": 25,
+        "MAIL_DEFAULT_SENDER": "Member Portal <no-reply@portal.localhost>",
+    }
+
+
+def _coerce(key: str, value: str) -> Any:
+    if key in INT_SETTINGS:
+        return int(value)
+    if key in BOOL_SETTINGS:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """Documented variables, plus any PORTAL_<NAME> as <NAME> for everything else."""
+    found: dict[str, Any] = {}
+    for key in ENV_SETTINGS:
+        if environ.get(key):
+            found[key] = _coerce(key, environ[key])
+    for key, value in environ.items():
+        if key.startswith("PORTAL_CONFIG_"):
+            name = key.removeprefix("PORTAL_CONFIG_")
+            found[name] = _coerce(name, value)
+    return found
+
+
+def instance_secret_key(instance_path: Path) -> str:
+    """The development key: generated once, kept in instance/ so sessions survive restarts."""
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def finalise(config: dict[str, Any], instance_path: Path) -> None:
+    """Fill in what depends on other settings, and refuse unsafe production set-ups."""
+    development = config["PORTAL_ENV"] == "development" or config.get("TESTING")
+    if not config.get("SECRET_KEY"):
+        if not development:
+            raise InsecureConfiguration(
+                "SECRET_KEY is not set. In production set SECRET_KEY to a long random value "
+                "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), "
+                "or set PORTAL_ENV=development for a local trial."
+            )
+        config["SECRET_KEY"] = instance_secret_key(instance_path)
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        config["SESSION_COOKIE_SECURE"] = not development
+    config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    config["PORTAL_BASE_URL"] = config["PORTAL_BASE_URL"].rstrip("/")

@@ -1,0 +1,47 @@
+"""Home page and the request-wide context every page needs (organisation, branding, nav)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from portal import policy
+from portal.db import get_session
+from portal.models import InvitationSettings, Organization
+from portal.orgs.service import settings_for
+
+bp = Blueprint("main", __name__)
+
+
+def current_org() -> tuple[Organization | None, InvitationSettings | None]:
+    """The signed-in member's organisation and its settings, loaded once per request."""
+    if "current_org" not in g:
+        if current_user.is_authenticated:
+            session = get_session()
+            g.current_org = session.get(Organization, current_user.organization_id)
+            g.current_settings = settings_for(session, current_user.organization_id)
+        else:
+            g.current_org, g.current_settings = None, None
+    return g.current_org, g.current_settings
+
+
+@bp.app_context_processor
+def inject_org() -> dict[str, Any]:
+    org, settings = current_org()
+    nav = {}
+    if org is not None and settings is not None:
+        nav = {
+            "invite": bool(policy.may_send_invitations(current_user, settings)),
+            "settings": bool(policy.may_manage_settings(current_user)),
+        }
+    return {"org": org, "org_settings": settings, "nav": nav, "policy": policy}
+
+
+@bp.route("/")
+def home() -> ResponseReturnValue:
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return render_template("main/home.html")

@@ -1,0 +1,121 @@
+"""Who may do what (DESIGN §4). Views, templates and services ask here and nowhere else.
+
+Each question returns a Decision: truthy when allowed, and otherwise carrying the
+reason in words a member can act on, so the 403 page can explain itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from portal.errors import NotAllowed
+from portal.models import InvitationSettings, Member
+from portal.roles import INVITER_LEVEL_EXPLANATIONS, MemberStatus, Role
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str = ""
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOWED = Decision(True)
+
+
+class Scoped(Protocol):
+    """Anything that lives in an organisation and maybe a unit (an invitation, a unit…)."""
+
+    organization_id: int
+    unit_id: int | None
+
+
+class InviterOwned(Scoped, Protocol):
+    inviter_id: int
+
+
+def require(decision: Decision) -> None:
+    if not decision:
+        raise NotAllowed(decision.reason)
+
+
+def _active(actor: Member) -> Decision:
+    if actor.status != MemberStatus.ACTIVE:
+        return Decision(False, "Your membership is not active yet.")
+    return ALLOWED
+
+
+def _reaches_unit(actor: Member, organization_id: int, unit_id: int | None) -> bool:
+    """Tenant-wide roles reach every unit of their organisation; others only their own."""
+    if actor.organization_id != organization_id:
+        return False
+    return actor.role_enum.is_tenant_wide or actor.unit_id == unit_id
+
+
+def may_send_invitations(
+    actor: Member, settings: InvitationSettings, unit_id: int | None = None
+) -> Decision:
+    """May `actor` invite people (into `unit_id`, default: their own unit)?"""
+    if not (active := _active(actor)):
+        return active
+    if actor.organization_id != settings.organization_id:
+        return Decision(False, "You can only invite people to your own organisation.")
+    if not settings.enabled:
+        return Decision(
+            False,
+            "Invitations are turned off for your organisation. "
+            "An organisation admin can turn them on in Settings → Invitations.",
+        )
+    if actor.role_enum.level < settings.min_role.level:
+        return Decision(
+            False,
+            f"{INVITER_LEVEL_EXPLANATIONS[settings.min_role]}. "
+            f"Your role is {actor.role_enum.label}, so you can't send invitations. "
+            "Ask an organisation admin if you think you should.",
+        )
+    target_unit = actor.unit_id if unit_id is None else unit_id
+    if not _reaches_unit(actor, settings.organization_id, target_unit):
+        return Decision(False, "You can only invite people into your own unit.")
+    return ALLOWED
+
+
+def may_manage_settings(actor: Member) -> Decision:
+    """Invitation settings, templates, rewards, API tokens, webhooks."""
+    if not (active := _active(actor)):
+        return active
+    if actor.role_enum is not Role.ADMIN_TENANT:
+        return Decision(
+            False,
+            "Only organisation admins can change the organisation's settings. "
+            f"Your role is {actor.role_enum.label}.",
+        )
+    return ALLOWED
+
+
+def oversees(actor: Member, target: Scoped) -> bool:
+    """HR and admins oversee their unit (*_LOCAL) or their organisation (*_TENANT)."""
+    if actor.role_enum is Role.USER:
+        return False
+    return _reaches_unit(actor, target.organization_id, target.unit_id)
+
+
+def may_manage_invitation(actor: Member, invitation: InviterOwned) -> Decision:
+    """See, resend, extend or revoke one invitation."""
+    if not (active := _active(actor)):
+        return active
+    if actor.organization_id == invitation.organization_id and (
+        invitation.inviter_id == actor.id or oversees(actor, invitation)
+    ):
+        return ALLOWED
+    return Decision(False, "Only the inviter, or HR and admins responsible for it, can do that.")
+
+
+def may_approve_adhesion(actor: Member, target: Scoped) -> Decision:
+    if not (active := _active(actor)):
+        return active
+    if oversees(actor, target):
+        return ALLOWED
+    return Decision(False, "Only HR and admins responsible for this unit can approve applications.")

@@ -1,0 +1,55 @@
+"""Roles, in increasing order of reach."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    USER = "USER"
+    HR_LOCAL = "HR_LOCAL"
+    HR_TENANT = "HR_TENANT"
+    ADMIN_LOCAL = "ADMIN_LOCAL"
+    ADMIN_TENANT = "ADMIN_TENANT"
+
+    @property
+    def level(self) -> int:
+        return ROLE_ORDER.index(self)
+
+    @property
+    def is_local(self) -> bool:
+        return self.value.endswith("_LOCAL")
+
+    @property
+    def is_tenant_wide(self) -> bool:
+        return self.value.endswith("_TENANT")
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_ORDER = list(Role)
+
+ROLE_LABELS = {
+    Role.USER: "Member",
+    Role.HR_LOCAL: "HR (unit)",
+    Role.HR_TENANT: "HR (organisation)",
+    Role.ADMIN_LOCAL: "Admin (unit)",
+    Role.ADMIN_TENANT: "Admin (organisation)",
+}
+
+# What each "minimum inviter level" means, in the words the settings screen shows.
+INVITER_LEVEL_EXPLANATIONS = {
+    Role.USER: "All members can invite",
+    Role.HR_LOCAL: "HR and admins can invite (unit HR and above)",
+    Role.HR_TENANT: "Organisation-wide HR and admins can invite",
+    Role.ADMIN_LOCAL: "Only admins can invite (unit admins and above)",
+    Role.ADMIN_TENANT: "Only organisation admins can invite",
+}
+
+
+class MemberStatus(StrEnum):
+    ACTIVE = "active"
+    PENDING_APPROVAL = "pending_approval"
+    DISABLED = "disabled"

@@ -1,0 +1,115 @@
+"""The permission policy as a matrix: role × unit × enabled × minimum level."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from portal.models import InvitationSettings, Member
+from portal.policy import may_manage_invitation, may_manage_settings, may_send_invitations
+from portal.roles import ROLE_ORDER, MemberStatus, Role
+
+ORG, OTHER_ORG = 1, 2
+OWN_UNIT, OTHER_UNIT = 10, 20
+
+
+def member(role: Role, unit: int = OWN_UNIT, org: int = ORG, **kw) -> Member:
+    return Member(
+        id=100,
+        organization_id=org,
+        unit_id=unit,
+        email="m@example.org",
+        full_name="M",
+        role=role.value,
+        **kw,
+    )
+
+
+def settings(enabled: bool, level: Role) -> InvitationSettings:
+    return InvitationSettings(organization_id=ORG, enabled=enabled, min_inviter_role=level.value)
+
+
+def expected_send(role: Role, target_unit: int, enabled: bool, level: Role) -> bool:
+    if not enabled or ROLE_ORDER.index(role) < ROLE_ORDER.index(level):
+        return False
+    return target_unit == OWN_UNIT or role in (Role.HR_TENANT, Role.ADMIN_TENANT)
+
+
+@pytest.mark.parametrize(
+    ("role", "target_unit", "enabled", "level"),
+    list(itertools.product(Role, (OWN_UNIT, OTHER_UNIT), (True, False), Role)),
+    ids=lambda v: getattr(v, "value", str(v)),
+)
+def test_may_send_invitations_matrix(role, target_unit, enabled, level):
+    decision = may_send_invitations(member(role), settings(enabled, level), unit_id=target_unit)
+    assert bool(decision) is expected_send(role, target_unit, enabled, level)
+    if not decision:
+        assert decision.reason, "a refusal must say why"
+
+
+@pytest.mark.parametrize(
+    ("role", "unit", "enabled", "level"),
+    list(itertools.product(Role, (OWN_UNIT, OTHER_UNIT), (True, False), Role)),
+    ids=lambda v: getattr(v, "value", str(v)),
+)
+def test_may_open_settings_matrix(role, unit, enabled, level):
+    # Settings belong to ADMIN_TENANT alone, whatever the unit or the invitation settings.
+    decision = may_manage_settings(member(role, unit=unit))
+    assert bool(decision) is (role is Role.ADMIN_TENANT)
+    if not decision:
+        assert "Only organisation admins" in decision.reason
+
+
+def test_refusal_below_level_names_who_may_invite_and_the_members_role():
+    decision = may_send_invitations(member(Role.USER), settings(True, Role.HR_LOCAL))
+    assert not decision
+    assert "HR and admins can invite" in decision.reason
+    assert "Your role is Member" in decision.reason
+
+
+def test_disabled_invitations_say_so():
+    decision = may_send_invitations(member(Role.ADMIN_TENANT), settings(False, Role.USER))
+    assert "turned off" in decision.reason
+
+
+def test_inactive_members_may_do_nothing():
+    pending = member(Role.ADMIN_TENANT, status=MemberStatus.PENDING_APPROVAL.value)
+    assert not may_send_invitations(pending, settings(True, Role.USER))
+    assert not may_manage_settings(pending)
+
+
+def test_members_of_another_organisation_may_not_invite_here():
+    assert not may_send_invitations(
+        member(Role.ADMIN_TENANT, org=OTHER_ORG), settings(True, Role.USER)
+    )
+
+
+class _Invitation:
+    def __init__(self, inviter_id: int, unit_id: int, organization_id: int = ORG) -> None:
+        self.inviter_id, self.unit_id, self.organization_id = inviter_id, unit_id, organization_id
+
+
+@pytest.mark.parametrize(
+    ("role", "own_invitation", "same_unit", "same_org", "allowed"),
+    [
+        (Role.USER, True, True, True, True),
+        (Role.USER, False, True, True, False),
+        (Role.HR_LOCAL, False, True, True, True),
+        (Role.HR_LOCAL, False, False, True, False),
+        (Role.ADMIN_LOCAL, False, True, True, True),
+        (Role.ADMIN_LOCAL, False, False, True, False),
+        (Role.HR_TENANT, False, False, True, True),
+        (Role.ADMIN_TENANT, False, False, True, True),
+        (Role.ADMIN_TENANT, False, False, False, False),
+        (Role.ADMIN_TENANT, True, True, False, False),
+    ],
+)
+def test_who_may_manage_an_invitation(role, own_invitation, same_unit, same_org, allowed):
+    actor = member(role)
+    invitation = _Invitation(
+        inviter_id=actor.id if own_invitation else 999,
+        unit_id=OWN_UNIT if same_unit else OTHER_UNIT,
+        organization_id=ORG if same_org else OTHER_ORG,
+    )
+    assert bool(may_manage_invitation(actor, invitation)) is allowed

@@ -1,0 +1,102 @@
+"""Login, logout, redirects and the login rate limit."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.roles import Role
+from tests.conftest import csrf_token, login
+from tests.factories import make_member, make_org
+
+
+@pytest.fixture
+def member(session):
+    return make_member(session, make_org(session), Role.USER, email="max@example.org")
+
+
+def test_login_with_the_right_password_signs_in(client, member):
+    response = login(client, "Max@Example.org ")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert "Welcome, " in client.get("/").get_data(as_text=True)
+
+
+def test_wrong_password_says_so_without_revealing_which_part_was_wrong(client, member):
+    response = login(client, member.email, "wrong password")
+    assert response.status_code == 401
+    assert "don&#39;t match an account" in response.get_data(as_text=True)
+    unknown = login(client, "nobody@example.org", "wrong password")
+    assert "don&#39;t match an account" in unknown.get_data(as_text=True)
+
+
+def test_next_is_followed_when_it_is_our_own_path(client, member):
+    token = csrf_token(client)
+    response = client.post(
+        "/login?next=/admin/settings/invitations",
+        data={"email": member.email, "password": "correct horse battery", "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/admin/settings/invitations"
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"]
+)
+def test_next_to_another_site_is_not_followed(client, member, target):
+    token = csrf_token(client)
+    response = client.post(
+        "/login",
+        query_string={"next": target},
+        data={"email": member.email, "password": "correct horse battery", "csrf_token": token},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_repeated_failures_on_one_account_are_rate_limited(client, member):
+    for _ in range(5):
+        assert login(client, member.email, "wrong password").status_code == 401
+    response = login(client, member.email, "correct horse battery")
+    assert response.status_code == 429
+    page = response.get_data(as_text=True)
+    assert "Too many attempts. Try again in 15 minutes." in page, page[-600:]
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_failures_from_one_address_are_rate_limited_across_accounts(app, client, member):
+    app.config["LOGIN_LIMIT_PER_IP"] = "3 per 10 minutes"
+    for n in range(3):
+        login(client, f"guess{n}@example.org", "wrong password")
+    response = login(client, member.email, "correct horse battery")
+    assert response.status_code == 429
+    assert "Try again in 10 minutes" in response.get_data(as_text=True)
+
+
+def test_successful_logins_do_not_count_towards_the_limit(client, member):
+    for _ in range(8):
+        assert login(client, member.email).status_code == 302
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+
+
+def test_logout_needs_a_post_with_the_csrf_token(client, member):
+    login(client, member.email)
+    assert client.get("/logout").status_code == 200  # a confirmation page, still signed in
+    assert client.get("/").status_code == 200
+    assert client.post("/logout").status_code == 400
+    response = client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_session_cookie_is_httponly_and_lax(client, member):
+    response = login(client, member.email)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_disabled_members_cannot_log_in(client, session, member):
+    member.status = "disabled"
+    session.add(member)
+    session.commit()
+    response = login(client, member.email)
+    assert response.status_code == 401
+    assert "disabled" in response.get_data(as_text=True)

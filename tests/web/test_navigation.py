@@ -1,0 +1,67 @@
+"""What each role is offered, and the explanatory 403 at /invites."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.roles import Role
+from tests.conftest import login
+from tests.factories import make_member, make_org, make_unit, settings
+
+
+@pytest.fixture
+def org(session):
+    return make_org(session, "Harbour Club")
+
+
+def nav_links(client) -> str:
+    return client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_everyone_may_invite_by_default(client, session, org, role):
+    login(client, make_member(session, org, role, unit=make_unit(session, org)).email)
+    assert '<a href="/invites">Invite</a>' in nav_links(client)
+    assert client.get("/invites").status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.USER, Role.HR_LOCAL])
+def test_below_the_level_no_invite_link_and_an_explanatory_403(client, session, org, role):
+    settings(session, org, min_inviter_role=Role.HR_TENANT.value)
+    login(client, make_member(session, org, role, unit=make_unit(session, org)).email)
+    assert '<a href="/invites">Invite</a>' not in nav_links(client)
+    response = client.get("/invites")
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert "Organisation-wide HR and admins can invite" in page
+    assert "you can&#39;t send invitations" in page
+
+
+def test_disabled_invitations_hide_the_link_even_for_admins(client, session, org):
+    settings(session, org, enabled=False)
+    login(client, make_member(session, org, Role.ADMIN_TENANT).email)
+    assert '<a href="/invites">Invite</a>' not in nav_links(client)
+    assert "turned off" in client.get("/invites").get_data(as_text=True)
+
+
+def test_only_admin_tenant_sees_settings(client, session, org):
+    login(client, make_member(session, org, Role.ADMIN_LOCAL).email)
+    assert "/admin/settings/invitations" not in nav_links(client)
+
+
+def test_the_organisations_branding_is_on_every_page(client, session):
+    org = make_org(
+        session, "Branded <Club>", brand_color="#aa3300", logo_url="https://example.org/logo.png"
+    )
+    login(client, make_member(session, org).email)
+    page = nav_links(client)
+    assert "Branded &lt;Club&gt;" in page
+    assert "--brand: #aa3300" in page
+    assert 'src="https://example.org/logo.png"' in page
+
+
+def test_security_headers_are_set(client):
+    response = client.get("/login")
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "same-origin"

@@ -40,8 +40,10 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 @pytest.fixture(scope="session")
-def live_app(database_url: str) -> Flask:
-    return create_app(app_config(database_url, TESTING=False))
+def live_app(database_url: str) -> Iterator[Flask]:
+    app = create_app(app_config(database_url, TESTING=False))
+    yield app
+    app.extensions["portal.engine"].dispose()
 
 
 @pytest.fixture(scope="session")

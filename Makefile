@@ -8,7 +8,7 @@ DEV_ENV := PORTAL_ENV=development
 .PHONY: run test test-postgres lint setup setup-dev assets chromium migrate demo worker clean
 
 run: setup assets migrate demo
-	$(DEV_ENV) $(FLASK) run --host 127.0.0.1 --port 5000
+	$(DEV_ENV) PORTAL_CONFIG_EMBEDDED_WORKER=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: setup-dev assets chromium
 	$(BIN)/pytest $(PYTEST_ARGS)

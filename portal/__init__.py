@@ -8,9 +8,9 @@ from typing import Any
 from flask import Flask
 from flask_talisman import Talisman
 
-from portal import cli, db, web_errors
+from portal import cli, db, sealing, templating, web_errors
 from portal.config import INSTANCE_PATH, ROOT, defaults, finalise, from_environment
-from portal.extensions import csrf, htmx, limiter, login_manager, mail
+from portal.extensions import csrf, htmx_ext, limiter, login_manager, mail
 
 # Pages load only our own scripts and styles; logos may come from any https host.
 CONTENT_SECURITY_POLICY = {
@@ -38,17 +38,23 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     finalise(app.config, INSTANCE_PATH)
 
     db.init_app(app)
+    sealing.configure(app.config["SECRET_KEY"])
+    templating.register(app)
     _init_extensions(app)
     _register_blueprints(app)
     web_errors.register(app)
     cli.register(app)
+    if app.config["EMBEDDED_WORKER"]:
+        from portal.delivery.worker import start_in_thread
+
+        app.extensions["portal.stop_worker"] = start_in_thread(app)
     return app
 
 
 def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
-    htmx.init_app(app)
+    htmx_ext.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -74,8 +80,10 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.admin.views import bp as admin_bp
     from portal.auth.views import bp as auth_bp
+    from portal.devmail.views import bp as devmail_bp
     from portal.invites.views import bp as invites_bp
+    from portal.join.views import bp as join_bp
     from portal.main.views import bp as main_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, invites_bp):
+    for blueprint in (main_bp, auth_bp, admin_bp, invites_bp, join_bp, devmail_bp):
         app.register_blueprint(blueprint)

@@ -29,8 +29,8 @@ ENV_SETTINGS = (
     "MAIL_USE_SSL",
     "MAIL_DEFAULT_SENDER",
 )
-INT_SETTINGS = {"MAIL_PORT"}
-BOOL_SETTINGS = {"MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE"}
+INT_SETTINGS = {"MAIL_PORT", "OUTBOX_LEASE_SECONDS", "OUTBOX_GIVE_UP_HOURS"}
+BOOL_SETTINGS = {"MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "EMBEDDED_WORKER"}
 
 
 class InsecureConfiguration(RuntimeError):
@@ -55,7 +55,13 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_IP": "30 per 15 minutes",
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
+        "JOIN_LIMIT_PER_IP": "20 per 15 minutes",
+        # The outbox worker (see portal/delivery/worker.py).
+        "EMBEDDED_WORKER": False,  # make run turns it on: one process, worker in a thread
+        "OUTBOX_LEASE_SECONDS": 120,
+        "OUTBOX_GIVE_UP_HOURS": 24,
         "MAIL_SERVER": None,
+        "MAIL_SUPPRESS_SEND": False,  # only the worker sends, and tests send to their own server
         "MAIL_PORT": 25,
         "MAIL_DEFAULT_SENDER": "Member Portal <no-reply@portal.localhost>",
     }

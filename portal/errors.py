@@ -49,3 +49,55 @@ class LimitReached(DomainError):
     status = 429
     code = "rate_limited"
     title = "Limit reached"
+
+
+# Kinds with their own stable codes (the API reports `code`; pages show `message`).
+class InvalidEmail(Invalid):
+    code = "invalid_email"
+
+
+class AlreadyMember(Conflict):
+    code = "already_member"
+
+
+class DuplicatePending(Conflict):
+    code = "duplicate_pending"
+
+
+class InvitationsDisabled(NotAllowed):
+    code = "invitations_disabled"
+
+
+class DailyLimit(LimitReached):
+    code = "daily_limit"
+    title = "Daily limit reached"
+
+
+class InvalidInvite(NotFound):
+    code = "invalid_invite"
+    title = "Invitation not found"
+
+
+class InviteExpired(Gone):
+    code = "invite_expired"
+    title = "This invitation has expired"
+
+
+class InviteRevoked(Gone):
+    code = "invite_revoked"
+    title = "This invitation was withdrawn"
+
+
+class InviteUsed(Gone):
+    code = "invite_used"
+    title = "This invitation has already been used"
+
+
+class InviteSuperseded(Gone):
+    code = "invite_superseded"
+    title = "A newer invitation was sent"
+
+
+class AccountExists(Conflict):
+    code = "account_exists"
+    title = "You already have an account"

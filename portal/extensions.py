@@ -18,5 +18,5 @@ def client_ip() -> str:
 login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
-htmx = Htmx()
+htmx_ext = Htmx()
 limiter = Limiter(key_func=client_ip)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Index
+from sqlalchemy import JSON, Index, text
 from sqlmodel import Field, SQLModel
 
 from portal.clock import utcnow
@@ -92,4 +94,134 @@ class InvitationSettings(SQLModel, table=True):
         return Role(self.min_inviter_role)
 
 
-__all__ = ["InvitationSettings", "Member", "Organization", "Unit", "public_id"]
+class InvitationStatus(StrEnum):
+    PENDING = "PENDING"
+    ACCEPTED = "ACCEPTED"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+_PENDING_ONLY = text("status = 'PENDING'")
+
+
+class Invitation(SQLModel, table=True):
+    """One invitation. Never deleted: revoked and expired ones are the history."""
+
+    __table_args__ = (
+        # One list query each: by organisation, by unit, by inviter (keyset on id).
+        Index("ix_invitation_org_status_id", "organization_id", "status", "id"),
+        Index("ix_invitation_unit_status_id", "organization_id", "unit_id", "status", "id"),
+        Index("ix_invitation_inviter_status_id", "inviter_id", "status", "id"),
+        # The expiry sweep.
+        Index("ix_invitation_status_expires", "status", "expires_at"),
+        # At most one pending invitation per address and organisation, even under races.
+        Index(
+            "uq_invitation_pending_email",
+            "organization_id",
+            "email",
+            unique=True,
+            sqlite_where=_PENDING_ONLY,
+            postgresql_where=_PENDING_ONLY,
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("iv"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    inviter_id: int = Field(foreign_key="member.id")
+    email: str = Field(max_length=320)
+    full_name: str = Field(default="", max_length=200)
+    message: str = Field(default="", max_length=1000)
+    # SHA-256 of the secret in the link; the secret itself is never stored.
+    secret_digest: str = Field(max_length=64, unique=True)
+    status: str = Field(default=InvitationStatus.PENDING.value, max_length=10)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    first_visited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    renewal_requested_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    delivery_status: str = Field(default=DeliveryStatus.QUEUED.value, max_length=10)
+    delivery_error: str = Field(default="", max_length=500)
+    send_count: int = 1
+
+
+class RetiredSecret(SQLModel, table=True):
+    """Digests of links replaced by a resend, so an old link can say "a newer one was sent"."""
+
+    __tablename__ = "invitation_retired_secret"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    invitation_id: int = Field(foreign_key="invitation.id", index=True)
+    retired_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class InvitationSend(SQLModel, table=True):
+    """Every invitation e-mail sent (first sends and resends): what the daily limits count."""
+
+    __tablename__ = "invitation_send"
+    __table_args__ = (
+        Index("ix_send_org_email_time", "organization_id", "email", "sent_at"),
+        Index("ix_send_sender_time", "sender_id", "sent_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    invitation_id: int = Field(foreign_key="invitation.id", index=True)
+    sender_id: int = Field(foreign_key="member.id")
+    email: str = Field(max_length=320)
+    sent_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"  # waiting for its first attempt or for a retry
+    SENT = "sent"
+    FAILED = "failed"  # gave up; last_error says why
+
+
+class OutboxItem(SQLModel, table=True):
+    """Work to do after a commit (an e-mail, a webhook call), written in the same transaction."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_claim", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
+    kind: str = Field(max_length=20)  # "email" or "webhook"
+    topic: str = Field(max_length=40)  # which e-mail or event
+    # Receivers dedupe on this: it becomes the e-mail's Message-ID / the event's id.
+    idempotency_key: str = Field(max_length=80, unique=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id", index=True)
+    status: str = Field(default=OutboxStatus.QUEUED.value, max_length=10)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=80)
+    lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str = Field(default="", max_length=1000)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DevMail(SQLModel, table=True):
+    """The development mailbox: e-mails 'sent' when no SMTP server is configured."""
+
+    __tablename__ = "dev_mail"
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(max_length=320)
+    subject: str = Field(max_length=300)
+    text_body: str
+    html_body: str
+    message_id: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -18,6 +18,7 @@ from portal.roles import INVITER_LEVEL_EXPLANATIONS, MemberStatus, Role
 class Decision:
     allowed: bool
     reason: str = ""
+    code: str = "not_allowed"
 
     def __bool__(self) -> bool:
         return self.allowed
@@ -39,7 +40,9 @@ class InviterOwned(Scoped, Protocol):
 
 def require(decision: Decision) -> None:
     if not decision:
-        raise NotAllowed(decision.reason)
+        error = NotAllowed(decision.reason)
+        error.code = decision.code
+        raise error
 
 
 def _active(actor: Member) -> Decision:
@@ -68,6 +71,7 @@ def may_send_invitations(
             False,
             "Invitations are turned off for your organisation. "
             "An organisation admin can turn them on in Settings → Invitations.",
+            code="invitations_disabled",
         )
     if actor.role_enum.level < settings.min_role.level:
         return Decision(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import smtplib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from sqlmodel import Session, SQLModel
 from portal import create_app
 from portal.db import make_engine
 from portal.migrate import upgrade
+from tests.mailserver import MailServer
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -60,14 +62,46 @@ def app_config(database_url: str, **overrides: object) -> dict[str, object]:
         "PORTAL_ENV": "development",
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key",
-        "SERVER_NAME": None,
+        "PORTAL_BASE_URL": "http://portal.test",
         **overrides,
     }
 
 
+@pytest.fixture(scope="session")
+def _smtp_server() -> Iterator[MailServer]:
+    server = MailServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    app = create_app(app_config(database_url))
+def smtp(_smtp_server: MailServer) -> Iterator[MailServer]:
+    """The tests' own SMTP server, empty and healthy at the start of each test."""
+    _smtp_server.messages.clear()
+    _smtp_server.reply = "250 Message accepted"
+    if not _smtp_server.running:
+        _smtp_server.start()
+    yield _smtp_server
+
+
+@pytest.fixture(autouse=True)
+def _only_our_smtp_server(monkeypatch: pytest.MonkeyPatch, _smtp_server: MailServer) -> None:
+    """Fail any test that tries to reach an SMTP server other than the tests' own."""
+    real_connect = smtplib.SMTP.connect
+
+    def guarded(self: smtplib.SMTP, host: str = "localhost", port: int = 0, *args, **kwargs):
+        if (host, int(port)) not in {("127.0.0.1", _smtp_server.port),
+                                     ("localhost", _smtp_server.port)}:
+            pytest.fail(f"a test tried to reach a real SMTP server at {host}:{port}")
+        return real_connect(self, host, port, *args, **kwargs)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", guarded)
+
+
+@pytest.fixture
+def app(database_url: str, smtp: MailServer) -> Iterator[Flask]:
+    app = create_app(app_config(database_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port))
     yield app
     app.extensions["portal.engine"].dispose()
 

@@ -1,20 +1,177 @@
-"""The invitation dashboard."""
+"""The invitation dashboard: send, list, resend, extend, revoke."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
+from portal.clock import utcnow
+from portal.db import get_session
+from portal.errors import DomainError, DuplicatePending
+from portal.htmx import render, wants_partial
+from portal.invites import queries
+from portal.invites import service as invites
+from portal.invites.forms import InviteForm
 from portal.main.views import current_org
 from portal.policy import may_send_invitations, require
 
-bp = Blueprint("invites", __name__)
+bp = Blueprint("invites", __name__, url_prefix="/invites")
 
 
-@bp.route("/invites")
+@bp.before_request
 @login_required
-def dashboard() -> ResponseReturnValue:
+def _signed_in() -> None:
+    """Every page here is for members; the policy decides the rest per action."""
+
+
+def _filters() -> queries.Filters:
+    return queries.Filters(inviter=request.args.get("inviter") or None)
+
+
+def lists_context(notice: str | None = None) -> dict[str, Any]:
+    """Everything _lists.html needs: counts and the first page of each list."""
+    session, now, filters = get_session(), utcnow(), _filters()
+    pages = {
+        bucket: queries.list_page(session, current_user, bucket, now, filters)
+        for bucket in queries.BUCKETS
+    }
+    # Without JavaScript, "Load more" reloads the page with one list moved on.
+    if (bucket := request.args.get("bucket")) in pages and request.args.get("after", "").isdigit():
+        pages[bucket] = queries.list_page(
+            session, current_user, bucket, now, filters, after=int(request.args["after"])
+        )
+    return {
+        "pages": pages,
+        "counts": queries.counts(session, current_user, now, filters),
+        "filters": filters,
+        "inviters": queries.inviters_in_scope(session, current_user),
+        "sees_others": queries.sees_others(current_user),
+        "notice": notice,
+    }
+
+
+def _require_may_invite() -> None:
     _org, settings = current_org()
     require(may_send_invitations(current_user, settings))
-    return render_template("invites/dashboard.html")
+
+
+@bp.route("")
+def dashboard() -> ResponseReturnValue:
+    _require_may_invite()
+    return render(
+        "invites/dashboard.html", "invites/_lists.html", form=InviteForm(), **lists_context()
+    )
+
+
+@bp.route("/more/<bucket>")
+def more(bucket: str) -> ResponseReturnValue:
+    """The next page of one list (htmx "Load more")."""
+    if bucket not in queries.BUCKETS or not request.args.get("after", "").isdigit():
+        abort(404)
+    page = queries.list_page(
+        get_session(), current_user, bucket, utcnow(), _filters(), after=int(request.args["after"])
+    )
+    return render(
+        "invites/_rows.html",
+        "invites/_rows.html",
+        page=page,
+        sees_others=queries.sees_others(current_user),
+        filters=_filters(),
+    )
+
+
+@bp.route("", methods=["POST"])
+def send() -> ResponseReturnValue:
+    _require_may_invite()
+    session = get_session()
+    form = InviteForm()
+    duplicate = None
+    if form.validate_on_submit():
+        values = {
+            "email": form.email.data or "",
+            "full_name": form.full_name.data or "",
+            "message": form.message.data or "",
+        }
+        try:
+            try:
+                sent = invites.send_invitation(session, current_user, now=utcnow(), **values)
+                session.commit()
+            except IntegrityError:
+                # A concurrent submit won the race for this address: answer as it now stands.
+                session.rollback()
+                sent = invites.send_invitation(session, current_user, now=utcnow(), **values)
+                session.commit()
+        except DomainError as error:
+            session.rollback()
+            _attach_error(form, error)
+            if isinstance(error, DuplicatePending):
+                duplicate = error.details["invitation"]
+            status = error.status
+        else:
+            notice = f"Invitation sent to {sent.invitation.email}."
+            if not wants_partial():
+                flash(notice, "success")
+                return redirect(url_for("invites.dashboard"))
+            return render_template(
+                "invites/_send_success.html",
+                form=InviteForm(formdata=None),
+                **lists_context(notice),
+            )
+    else:
+        status = 400  # only a CSRF failure gets here: the form has no other validators
+    if wants_partial():
+        return render_template("invites/_send_form.html", form=form, duplicate=duplicate), status
+    return render_template(
+        "invites/dashboard.html", form=form, duplicate=duplicate, **lists_context()
+    ), status
+
+
+def _attach_error(form: InviteForm, error: DomainError) -> None:
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+ACTIONS = {
+    "resend": (invites.resend, "Invitation resent to {email}. The previous link no longer works."),
+    "extend": (invites.extend, "The invitation to {email} now expires on {expires}."),
+    "revoke": (invites.revoke, "The invitation to {email} was revoked."),
+}
+
+
+@bp.route("/<public_id>/<action>", methods=["POST"])
+def act(public_id: str, action: str) -> ResponseReturnValue:
+    if action not in ACTIONS:
+        abort(404)
+    operation, template = ACTIONS[action]
+    session = get_session()
+    invitation = invites.get_for_actor(session, current_user, public_id)
+    try:
+        operation(session, current_user, invitation, utcnow())
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        notice, category = error.message, "error"
+        status = error.status
+    else:
+        notice = template.format(
+            email=invitation.email, expires=invites.fmt_date(invitation.expires_at)
+        )
+        category, status = "success", 200
+    if wants_partial():
+        return render_template("invites/_lists.html", **lists_context(notice)), status
+    flash(notice, category)
+    return redirect(url_for("invites.dashboard"))
+
+
+@bp.route("/<public_id>/revoke", methods=["GET"])
+def confirm_revoke(public_id: str) -> ResponseReturnValue:
+    """Without JavaScript, revoking asks on its own page (with htmx, hx-confirm asks)."""
+    invitation = invites.get_for_actor(get_session(), current_user, public_id)
+    return render_template("invites/confirm_revoke.html", invitation=invitation)

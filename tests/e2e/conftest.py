@@ -12,7 +12,9 @@ from sqlmodel import Session
 from werkzeug.serving import make_server
 
 from portal import create_app
+from portal.delivery.worker import Worker
 from tests.conftest import app_config
+from tests.mailserver import MailServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -40,9 +42,21 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 
 @pytest.fixture(scope="session")
-def live_app(database_url: str) -> Iterator[Flask]:
-    app = create_app(app_config(database_url, TESTING=False))
+def live_app(database_url: str, _smtp_server: MailServer) -> Iterator[Flask]:
+    """The portal as `make run` serves it, sending mail to the tests' SMTP server through
+    a worker thread, with limits high enough for many logins from one address."""
+    app = create_app(app_config(
+        database_url, TESTING=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=_smtp_server.port,
+        LOGIN_LIMIT_PER_IP="1000 per minute", JOIN_LIMIT_PER_IP="1000 per minute",
+    ))
+    stop = threading.Event()
+    worker = Worker(app, name="e2e")
+    thread = threading.Thread(target=worker.run_forever, args=(stop,),
+                              kwargs={"idle_min": 0.1, "idle_max": 0.2}, daemon=True)
+    thread.start()
     yield app
+    stop.set()
+    thread.join(timeout=10)
     app.extensions["portal.engine"].dispose()
 
 

@@ -22,8 +22,9 @@ def test_production_refuses_to_start_without_a_secret_key(database_url, monkeypa
 
 
 def test_production_cookies_are_secure(database_url):
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "x" * 64,
-                      "PORTAL_ENV": "production"})
+    app = create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": "x" * 64, "PORTAL_ENV": "production"}
+    )
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SESSION_COOKIE_HTTPONLY"] is True
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
@@ -32,7 +33,9 @@ def test_production_cookies_are_secure(database_url):
 def test_environment_overrides_defaults(database_url, monkeypatch):
     monkeypatch.setenv("PORTAL_BASE_URL", "https://members.example.org/")
     monkeypatch.setenv("MAIL_PORT", "2525")
-    app = create_app(app_config(database_url))
+    config = app_config(database_url)
+    del config["PORTAL_BASE_URL"]
+    app = create_app(config)
     assert app.config["PORTAL_BASE_URL"] == "https://members.example.org"
     assert app.config["MAIL_PORT"] == 2525
 
@@ -57,18 +60,44 @@ def test_seed_demo_creates_one_member_per_role_once(app, session):
 
 def test_create_org_and_member_commands(app, session):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["portal", "create-org", "--name", "Chess Club",
-                                 "--unit", "Downtown"])
+    result = runner.invoke(
+        args=["portal", "create-org", "--name", "Chess Club", "--unit", "Downtown"]
+    )
     assert result.exit_code == 0, result.output
-    result = runner.invoke(args=["portal", "create-member", "--org", "chess-club",
-                                 "--email", "Kasparov@Example.org", "--name", "Garry",
-                                 "--role", "HR_LOCAL", "--unit", "Downtown",
-                                 "--password", "long enough"])
+    result = runner.invoke(
+        args=[
+            "portal",
+            "create-member",
+            "--org",
+            "chess-club",
+            "--email",
+            "Kasparov@Example.org",
+            "--name",
+            "Garry",
+            "--role",
+            "HR_LOCAL",
+            "--unit",
+            "Downtown",
+            "--password",
+            "long enough",
+        ]
+    )
     assert result.exit_code == 0, result.output
     member = session.exec(select(Member)).one()
     assert (member.email, member.role) == ("kasparov@example.org", "HR_LOCAL")
-    duplicate = runner.invoke(args=["portal", "create-member", "--org", "chess-club",
-                                    "--email", "kasparov@example.org", "--name", "G",
-                                    "--password", "long enough"])
+    duplicate = runner.invoke(
+        args=[
+            "portal",
+            "create-member",
+            "--org",
+            "chess-club",
+            "--email",
+            "kasparov@example.org",
+            "--name",
+            "G",
+            "--password",
+            "long enough",
+        ]
+    )
     assert duplicate.exit_code != 0
     assert "already has an account" in duplicate.output

@@ -1,0 +1,109 @@
+"""Rendering e-mails. One function per e-mail, used by the worker, the dev mailbox and tests."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment
+from premailer import Premailer
+from sqlmodel import Session
+
+from portal.models import Invitation, Member, Organization, OutboxItem
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    to: str
+    subject: str
+    text: str
+    html: str
+
+
+def _render(env: Environment, name: str, to: str, subject: str, **context: Any) -> RenderedEmail:
+    text = env.get_template(f"emails/{name}.txt").render(subject=subject, **context)
+    html = env.get_template(f"emails/{name}.html").render(subject=subject, **context)
+    # Mail clients ignore <style>; inline it. No network: logos stay remote links.
+    inlined = Premailer(
+        html,
+        allow_network=False,
+        cssutils_logging_level=logging.CRITICAL,
+        disable_validation=True,
+        keep_style_tags=False,
+    ).transform()
+    return RenderedEmail(to=to, subject=subject, text=text, html=inlined)
+
+
+def join_url(base_url: str, secret: str) -> str:
+    return f"{base_url}/join?invite_id={secret}"
+
+
+def render_invitation(
+    env: Environment, org: Organization, inviter: Member, invitation: Invitation, url: str
+) -> RenderedEmail:
+    subject = f"{inviter.full_name} invited you to join {org.name}"
+    return _render(
+        env,
+        "invitation",
+        invitation.email,
+        subject,
+        org=org,
+        inviter=inviter,
+        invitation=invitation,
+        join_url=url,
+        expires_on=invitation.expires_at.strftime("%d %B %Y"),
+    )
+
+
+def render_accepted(
+    env: Environment, org: Organization, inviter: Member, member: Member, base_url: str
+) -> RenderedEmail:
+    subject = f"{member.full_name} accepted your invitation"
+    return _render(
+        env,
+        "invite_accepted",
+        inviter.email,
+        subject,
+        org=org,
+        inviter=inviter,
+        member=member,
+        dashboard_url=f"{base_url}/invites",
+    )
+
+
+def render_renewal_request(
+    env: Environment, org: Organization, inviter: Member, invitation: Invitation, base_url: str
+) -> RenderedEmail:
+    subject = f"{invitation.email} would like a new invitation to {org.name}"
+    return _render(
+        env,
+        "renewal_request",
+        inviter.email,
+        subject,
+        org=org,
+        inviter=inviter,
+        invitation=invitation,
+        dashboard_url=f"{base_url}/invites",
+    )
+
+
+def render_outbox_email(
+    session: Session, env: Environment, item: OutboxItem, base_url: str, secret: str | None
+) -> RenderedEmail:
+    """The e-mail an outbox item stands for, rendered from the rows it names."""
+    invitation = session.get(Invitation, item.payload["invitation_id"])
+    assert invitation is not None
+    org = session.get(Organization, invitation.organization_id)
+    inviter = session.get(Member, invitation.inviter_id)
+    assert org is not None and inviter is not None
+    if item.topic == "invitation":
+        assert secret is not None
+        return render_invitation(env, org, inviter, invitation, join_url(base_url, secret))
+    if item.topic == "invite_accepted":
+        member = session.get(Member, item.payload["member_id"])
+        assert member is not None
+        return render_accepted(env, org, inviter, member, base_url)
+    if item.topic == "renewal_request":
+        return render_renewal_request(env, org, inviter, invitation, base_url)
+    raise ValueError(f"unknown e-mail topic {item.topic!r}")

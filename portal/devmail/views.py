@@ -1,0 +1,32 @@
+"""The development mailbox: read the e-mails the portal would have sent (development only)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, render_template
+from flask.typing import ResponseReturnValue
+from sqlmodel import select
+
+from portal.db import get_session
+from portal.models import DevMail
+
+bp = Blueprint("devmail", __name__, url_prefix="/dev/mailbox")
+
+
+@bp.before_request
+def _development_only() -> None:
+    if current_app.config["PORTAL_ENV"] != "development" or current_app.config.get("MAIL_SERVER"):
+        abort(404)
+
+
+@bp.route("")
+def index() -> ResponseReturnValue:
+    mails = get_session().exec(select(DevMail).order_by(DevMail.id.desc()).limit(100)).all()
+    return render_template("devmail/index.html", mails=mails)
+
+
+@bp.route("/<int:mail_id>")
+def show(mail_id: int) -> ResponseReturnValue:
+    mail = get_session().get(DevMail, mail_id)
+    if mail is None:
+        abort(404)
+    return render_template("devmail/show.html", mail=mail)

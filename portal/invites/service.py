@@ -1,0 +1,441 @@
+"""The invitation lifecycle (DESIGN §3): send, resend, extend, revoke, open a link, accept.
+
+Plain functions over a session: no Flask, no commit. Every refusal is a DomainError with a
+message a member can act on; the caller commits once when nothing was raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from portal import sealing
+from portal.delivery.outbox import enqueue_email
+from portal.emails import normalise_email
+from portal.errors import (
+    AccountExists,
+    AlreadyMember,
+    Conflict,
+    DailyLimit,
+    DuplicatePending,
+    Invalid,
+    InvalidInvite,
+    InviteExpired,
+    InviteRevoked,
+    InviteSuperseded,
+    InviteUsed,
+)
+from portal.models import (
+    DeliveryStatus,
+    Invitation,
+    InvitationSend,
+    InvitationStatus,
+    Member,
+    Organization,
+    RetiredSecret,
+    Unit,
+)
+from portal.orgs.service import create_member, email_taken, settings_for
+from portal.policy import may_manage_invitation, may_send_invitations, require
+
+MAX_MESSAGE = 1000
+MAX_NAME = 200
+PER_ADDRESS_DAILY = 3
+DAY = timedelta(hours=24)
+# A second identical submission within this window is the same click, not a new invitation.
+DOUBLE_SUBMIT_WINDOW = timedelta(seconds=30)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_secret() -> tuple[str, str]:
+    secret = secrets.token_urlsafe(32)
+    return secret, digest(secret)
+
+
+def effective_status(invitation: Invitation, now: datetime) -> InvitationStatus:
+    """The one place status is derived: a pending invitation past its expiry *is* expired."""
+    if invitation.status == InvitationStatus.PENDING and invitation.expires_at <= now:
+        return InvitationStatus.EXPIRED
+    return InvitationStatus(invitation.status)
+
+
+def fmt_when(moment: datetime) -> str:
+    return moment.strftime("%d %b %Y, %H:%M UTC")
+
+
+def fmt_date(moment: datetime) -> str:
+    return moment.strftime("%d %B %Y")
+
+
+@dataclass(frozen=True)
+class Sent:
+    invitation: Invitation
+    created: bool  # False when a double submit returned the invitation already sent
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+def _clean_text(value: str | None, limit: int, field: str, what: str) -> str:
+    cleaned = (value or "").replace("\r\n", "\n").strip()
+    if len(cleaned) > limit:
+        raise Invalid(
+            f"{what} can be at most {limit:,} characters (it has {len(cleaned):,}).", field=field
+        )
+    return cleaned
+
+
+def _check_daily_limits(
+    session: Session, org_id: int, email: str, sender: Member, limit: int, now: datetime
+) -> None:
+    since = now - DAY
+    to_address = session.exec(
+        select(func.count(), func.min(InvitationSend.sent_at)).where(
+            InvitationSend.organization_id == org_id,
+            InvitationSend.email == email,
+            InvitationSend.sent_at > since,
+        )
+    ).one()
+    if to_address[0] >= PER_ADDRESS_DAILY:
+        raise DailyLimit(
+            f"{email} has already been sent {PER_ADDRESS_DAILY} invitations in the last 24 hours "
+            f"(the most any address gets in a day). You can invite them again after "
+            f"{fmt_when(to_address[1] + DAY)}.",
+            field="email",
+        )
+    by_sender = session.exec(
+        select(func.count(), func.min(InvitationSend.sent_at)).where(
+            InvitationSend.sender_id == sender.id, InvitationSend.sent_at > since
+        )
+    ).one()
+    if by_sender[0] >= limit:
+        raise DailyLimit(
+            f"You have sent {by_sender[0]} invitations in the last 24 hours, your daily limit. "
+            f"It resets at {fmt_when(by_sender[1] + DAY)}."
+        )
+
+
+def _record_send(
+    session: Session, invitation: Invitation, sender: Member, secret: str, now: datetime
+) -> None:
+    session.add(
+        InvitationSend(
+            organization_id=invitation.organization_id,
+            invitation_id=invitation.id,
+            sender_id=sender.id,
+            email=invitation.email,
+            sent_at=now,
+        )
+    )
+    enqueue_email(
+        session,
+        "invitation",
+        f"invitation-{invitation.public_id}-{invitation.send_count}",
+        now,
+        organization_id=invitation.organization_id,
+        invitation_id=invitation.id,
+        send_number=invitation.send_count,
+        sealed_secret=sealing.seal(secret),
+    )
+
+
+def find_pending(session: Session, org_id: int, email: str) -> Invitation | None:
+    return session.exec(
+        select(Invitation).where(
+            Invitation.organization_id == org_id,
+            Invitation.email == email,
+            Invitation.status == InvitationStatus.PENDING,
+        )
+    ).first()
+
+
+def send_invitation(
+    session: Session,
+    actor: Member,
+    *,
+    email: str,
+    full_name: str = "",
+    message: str = "",
+    now: datetime,
+    unit_id: int | None = None,
+) -> Sent:
+    """Create a pending invitation and queue its e-mail."""
+    settings = settings_for(session, actor.organization_id)
+    require(may_send_invitations(actor, settings, unit_id))
+    email = normalise_email(email)
+    full_name = _clean_text(full_name, MAX_NAME, "full_name", "A name")
+    message = _clean_text(message, MAX_MESSAGE, "message", "The personal message")
+    if email == actor.email:
+        raise Invalid("You can't invite yourself.", field="email")
+    if existing := email_taken(session, email):
+        if existing.organization_id == actor.organization_id:
+            raise AlreadyMember(f"{email} is already a member.", field="email")
+        raise AlreadyMember(
+            f"{email} already has a Member Portal account, so it can't be invited.", field="email"
+        )
+    if pending := find_pending(session, actor.organization_id, email):
+        if effective_status(pending, now) is InvitationStatus.EXPIRED:
+            pending.status = InvitationStatus.EXPIRED.value  # persist what reads already show
+            session.add(pending)
+            session.flush()
+        elif pending.inviter_id == actor.id and now - pending.sent_at < DOUBLE_SUBMIT_WINDOW:
+            return Sent(pending, created=False)
+        else:
+            raise DuplicatePending(
+                f"{email} already has a pending invitation, sent {fmt_when(pending.sent_at)}. "
+                "Resend it instead of creating another.",
+                field="email",
+                invitation=pending,
+            )
+    _check_daily_limits(
+        session, actor.organization_id, email, actor, settings.daily_limit_per_member, now
+    )
+    secret, secret_digest = new_secret()
+    invitation = Invitation(
+        organization_id=actor.organization_id,
+        unit_id=actor.unit_id if unit_id is None else unit_id,
+        inviter_id=actor.id,
+        email=email,
+        full_name=full_name,
+        message=message,
+        secret_digest=secret_digest,
+        created_at=now,
+        updated_at=now,
+        sent_at=now,
+        expires_at=now + timedelta(days=settings.expiry_days),
+    )
+    session.add(invitation)
+    session.flush()  # the partial unique index refuses a racing duplicate here
+    _record_send(session, invitation, actor, secret, now)
+    return Sent(invitation, created=True)
+
+
+# --- managing -----------------------------------------------------------------------------
+
+
+def get_for_actor(session: Session, actor: Member, public_id: str) -> Invitation:
+    """An invitation the actor may manage; anything else looks like it doesn't exist."""
+    invitation = session.exec(
+        select(Invitation).where(
+            Invitation.public_id == public_id, Invitation.organization_id == actor.organization_id
+        )
+    ).first()
+    if invitation is None or not may_manage_invitation(actor, invitation):
+        raise InvalidInvite("There is no such invitation, or it isn't yours to manage.")
+    return invitation
+
+
+def resend(session: Session, actor: Member, invitation: Invitation, now: datetime) -> Invitation:
+    """A fresh secret and expiry; the old link stops working and says a newer one was sent."""
+    require(may_manage_invitation(actor, invitation))
+    status = effective_status(invitation, now)
+    if status is InvitationStatus.ACCEPTED:
+        raise Conflict(f"{invitation.email} has already joined; there is nothing to resend.")
+    if status is InvitationStatus.REVOKED:
+        raise Conflict("This invitation was revoked. Send a new invitation instead.")
+    if (
+        status is InvitationStatus.EXPIRED
+        and (other := find_pending(session, invitation.organization_id, invitation.email))
+        and other.id != invitation.id
+        and effective_status(other, now) is InvitationStatus.PENDING
+    ):
+        raise DuplicatePending(
+            f"{invitation.email} already has a newer pending invitation.", invitation=other
+        )
+    settings = settings_for(session, invitation.organization_id)
+    _check_daily_limits(
+        session,
+        invitation.organization_id,
+        invitation.email,
+        actor,
+        settings.daily_limit_per_member,
+        now,
+    )
+    session.add(
+        RetiredSecret(digest=invitation.secret_digest, invitation_id=invitation.id, retired_at=now)
+    )
+    secret, invitation.secret_digest = new_secret()
+    invitation.status = InvitationStatus.PENDING.value
+    invitation.sent_at = invitation.updated_at = now
+    invitation.expires_at = now + timedelta(days=settings.expiry_days)
+    invitation.delivery_status = DeliveryStatus.QUEUED.value
+    invitation.delivery_error = ""
+    invitation.renewal_requested_at = None
+    invitation.send_count += 1
+    session.add(invitation)
+    session.flush()
+    _record_send(session, invitation, actor, secret, now)
+    return invitation
+
+
+def extend(session: Session, actor: Member, invitation: Invitation, now: datetime) -> Invitation:
+    """Push a pending invitation's expiry by the organisation's period, without a new e-mail."""
+    require(may_manage_invitation(actor, invitation))
+    if effective_status(invitation, now) is not InvitationStatus.PENDING:
+        raise Conflict("Only pending invitations can be extended. Use Resend for an expired one.")
+    settings = settings_for(session, invitation.organization_id)
+    invitation.expires_at += timedelta(days=settings.expiry_days)
+    invitation.updated_at = now
+    session.add(invitation)
+    return invitation
+
+
+def revoke(session: Session, actor: Member, invitation: Invitation, now: datetime) -> Invitation:
+    require(may_manage_invitation(actor, invitation))
+    if effective_status(invitation, now) is not InvitationStatus.PENDING:
+        raise Conflict("Only pending invitations can be revoked.")
+    changed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.status == InvitationStatus.PENDING)
+        .values(status=InvitationStatus.REVOKED.value, revoked_at=now, updated_at=now)
+    ).rowcount
+    if changed != 1:
+        raise Conflict("This invitation changed in the meantime (it was just accepted or revoked).")
+    session.refresh(invitation)
+    return invitation
+
+
+# --- the invitee's side -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Landing:
+    invitation: Invitation
+    organization: Organization
+    inviter: Member
+    bind_email: bool
+
+
+def _inviter_name(session: Session, invitation: Invitation) -> str:
+    inviter = session.get(Member, invitation.inviter_id)
+    return inviter.full_name if inviter else "the person who invited you"
+
+
+def open_link(session: Session, secret_digest: str, now: datetime) -> Landing:
+    """Check a link without consuming it (mail scanners open links too)."""
+    invitation = session.exec(
+        select(Invitation).where(Invitation.secret_digest == secret_digest)
+    ).first()
+    if invitation is None:
+        retired = session.get(RetiredSecret, secret_digest)
+        if retired is not None:
+            raise InviteSuperseded(
+                "A newer invitation was sent to this address, so this link no longer works. "
+                "Use the link in the most recent invitation e-mail."
+            )
+        raise InvalidInvite(
+            "This invitation link isn't valid. Check that you copied the whole link from the "
+            "e-mail, or ask for a new invitation."
+        )
+    status = effective_status(invitation, now)
+    if status is InvitationStatus.EXPIRED:
+        raise InviteExpired(
+            f"This invitation expired on {fmt_date(invitation.expires_at)}. "
+            f"Ask {_inviter_name(session, invitation)} to send a new one.",
+            invitation=invitation,
+        )
+    if status is InvitationStatus.REVOKED:
+        raise InviteRevoked(
+            "This invitation was withdrawn by the organisation. If you think that's a mistake, "
+            f"contact {_inviter_name(session, invitation)}."
+        )
+    if status is InvitationStatus.ACCEPTED:
+        raise InviteUsed("This invitation has already been used to join. Log in instead.")
+    if invitation.first_visited_at is None:
+        invitation.first_visited_at = now
+        session.add(invitation)
+    organization = session.get(Organization, invitation.organization_id)
+    inviter = session.get(Member, invitation.inviter_id)
+    settings = settings_for(session, invitation.organization_id)
+    assert organization is not None and inviter is not None
+    return Landing(invitation, organization, inviter, settings.bind_invitee_email)
+
+
+def accept(
+    session: Session,
+    secret_digest: str,
+    *,
+    email: str,
+    full_name: str,
+    password: str | None,
+    now: datetime,
+) -> Member:
+    """Register through a link: one conditional update decides, so one link makes one member."""
+    landing = open_link(session, secret_digest, now)
+    invitation = landing.invitation
+    email = normalise_email(email)
+    if landing.bind_email and email != invitation.email:
+        raise Invalid(
+            f"Please join with the address this invitation was sent to ({invitation.email}).",
+            field="email",
+        )
+    if email_taken(session, email):
+        raise AccountExists(f"{email} already has an account. Log in instead.", field="email")
+    claimed = session.execute(
+        update(Invitation)
+        .where(
+            Invitation.id == invitation.id,
+            Invitation.secret_digest == secret_digest,
+            Invitation.status == InvitationStatus.PENDING,
+            Invitation.expires_at > now,
+        )
+        .values(status=InvitationStatus.ACCEPTED.value, accepted_at=now, updated_at=now)
+    ).rowcount
+    if claimed != 1:
+        raise InviteUsed("This invitation has already been used to join. Log in instead.")
+    unit = session.get(Unit, invitation.unit_id) if invitation.unit_id else None
+    member = create_member(
+        session,
+        landing.organization,
+        email=email,
+        full_name=full_name,
+        password=password,
+        unit=unit,
+        now=now,
+        invited_by_id=invitation.inviter_id,
+        invitation_id=invitation.id,
+    )
+    session.execute(
+        update(Invitation).where(Invitation.id == invitation.id).values(member_id=member.id)
+    )
+    enqueue_email(
+        session,
+        "invite_accepted",
+        f"accepted-{invitation.public_id}",
+        now,
+        organization_id=invitation.organization_id,
+        invitation_id=invitation.id,
+        member_id=member.id,
+    )
+    return member
+
+
+def request_renewal(session: Session, secret_digest: str, now: datetime) -> Member:
+    """From an expired link: tell the inviter once that the invitee would like a new one."""
+    invitation = session.exec(
+        select(Invitation).where(Invitation.secret_digest == secret_digest)
+    ).first()
+    if invitation is None or effective_status(invitation, now) is not InvitationStatus.EXPIRED:
+        raise InvalidInvite("There is no expired invitation behind this link.")
+    inviter = session.get(Member, invitation.inviter_id)
+    assert inviter is not None
+    if invitation.renewal_requested_at is None:
+        invitation.renewal_requested_at = now
+        session.add(invitation)
+        enqueue_email(
+            session,
+            "renewal_request",
+            f"renewal-{invitation.public_id}-{invitation.send_count}",
+            now,
+            organization_id=invitation.organization_id,
+            invitation_id=invitation.id,
+        )
+    return inviter

@@ -1,0 +1,139 @@
+"""The invitee's side: open the link, see who invited you, join."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_user
+
+from portal.clock import utcnow
+from portal.db import get_session
+from portal.errors import DomainError, Gone, InvalidInvite, InviteExpired
+from portal.extensions import limiter
+from portal.invites import service as invites
+from portal.join.forms import JoinForm
+from portal.main.views import current_org
+
+bp = Blueprint("join", __name__)
+
+# The session (a signed cookie) holds the digest, never the secret itself.
+SESSION_KEY = "invite_digest"
+
+
+def _problem(error: DomainError) -> ResponseReturnValue:
+    """Each link problem has its own page: what happened and what the invitee can do."""
+    return render_template(
+        "join/problem.html", error=error, expired=isinstance(error, InviteExpired)
+    ), error.status
+
+
+def _already_member() -> ResponseReturnValue | None:
+    if current_user.is_authenticated:
+        org, _settings = current_org()
+        return render_template("join/already_member.html", org=org)
+    return None
+
+
+@bp.route("/join")
+def landing() -> ResponseReturnValue:
+    if (page := _already_member()) is not None:
+        return page
+    db = get_session()
+    if secret := request.args.get("invite_id"):
+        # Keep the link's secret out of the address bar, history and Referer headers.
+        session[SESSION_KEY] = invites.digest(secret)
+        try:
+            invites.open_link(db, session[SESSION_KEY], utcnow())  # records the first visit
+            db.commit()
+        except DomainError as error:
+            return _problem(error)
+        return redirect(url_for("join.landing"))
+    digest = session.get(SESSION_KEY)
+    if not digest:
+        return _problem(InvalidInvite("Open the link from your invitation e-mail to join."))
+    try:
+        landing = invites.open_link(db, digest, utcnow())
+    except DomainError as error:
+        return _problem(error)
+    form = JoinForm(
+        data={"full_name": landing.invitation.full_name, "email": landing.invitation.email}
+    )
+    return render_template(
+        "join/landing.html", landing=landing, form=form, brand_org=landing.organization
+    )
+
+
+@bp.route("/join", methods=["POST"])
+@limiter.limit(lambda: current_app.config["JOIN_LIMIT_PER_IP"], scope="join-ip")
+def join() -> ResponseReturnValue:
+    if (page := _already_member()) is not None:
+        return page
+    db = get_session()
+    digest = session.get(SESSION_KEY)
+    if not digest:
+        return _problem(InvalidInvite("Open the link from your invitation e-mail to join."))
+    form = JoinForm()
+    try:
+        landing = invites.open_link(db, digest, utcnow())
+    except DomainError as error:
+        return _problem(error)
+    if form.validate_on_submit():
+        if landing.bind_email:
+            form.email.data = landing.invitation.email  # read-only on the page; never trusted
+        try:
+            member = invites.accept(
+                db,
+                digest,
+                email=form.email.data or "",
+                full_name=form.full_name.data or "",
+                password=form.password.data or "",
+                now=utcnow(),
+            )
+            db.commit()
+        except Gone as error:
+            db.rollback()
+            return _problem(error)
+        except DomainError as error:
+            db.rollback()
+            field = getattr(form, error.field, None) if error.field else None
+            if field is not None:
+                field.errors = [*field.errors, error.message]
+            else:
+                form.form_errors.append(error.message)
+            status = error.status
+        else:
+            session.pop(SESSION_KEY, None)
+            login_user(member)
+            flash(
+                f"Welcome to {landing.organization.name}, {member.full_name}! "
+                f"You joined at {landing.inviter.full_name}'s invitation.",
+                "success",
+            )
+            return redirect(url_for("main.home"))
+    else:
+        status = 400
+    return render_template(
+        "join/landing.html", landing=landing, form=form, brand_org=landing.organization
+    ), status
+
+
+@bp.route("/join/request-new", methods=["POST"])
+@limiter.limit(lambda: current_app.config["JOIN_LIMIT_PER_IP"], scope="join-ip")
+def request_new() -> ResponseReturnValue:
+    db = get_session()
+    digest = session.get(SESSION_KEY)
+    try:
+        inviter = invites.request_renewal(db, digest or "", utcnow())
+        db.commit()
+    except DomainError as error:
+        return _problem(error)
+    return render_template("join/renewal_requested.html", inviter=inviter)

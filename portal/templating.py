@@ -1,0 +1,22 @@
+"""Jinja filters shared by pages and e-mails."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from markupsafe import Markup, escape
+
+
+def nl2br(value: str | None) -> Markup:
+    """Escape user text and keep its line breaks in HTML."""
+    return Markup("<br>\n").join(escape(line) for line in (value or "").splitlines())
+
+
+def when(moment: datetime | None) -> str:
+    return moment.strftime("%d %b %Y, %H:%M UTC") if moment else ""
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters["nl2br"] = nl2br
+    app.jinja_env.filters["when"] = when

@@ -1,0 +1,330 @@
+"""The invitation lifecycle, rule by rule, without a browser or a request."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from portal.clock import utcnow
+from portal.errors import (
+    AccountExists,
+    AlreadyMember,
+    Conflict,
+    DailyLimit,
+    DuplicatePending,
+    Invalid,
+    InvalidEmail,
+    InvalidInvite,
+    InviteExpired,
+    InviteRevoked,
+    InviteSuperseded,
+    InviteUsed,
+    NotAllowed,
+)
+from portal.invites import service as invites
+from portal.models import Invitation, InvitationSend, InvitationStatus, Member, OutboxItem
+from portal.roles import Role
+from portal.sealing import unseal
+from tests.factories import make_member, make_org, make_unit, settings
+
+
+@pytest.fixture
+def org(session):
+    return make_org(session, "Harbour Club")
+
+
+@pytest.fixture
+def unit(session, org):
+    return make_unit(session, org, "North")
+
+
+@pytest.fixture
+def inviter(session, org, unit):
+    return make_member(session, org, Role.USER, unit=unit, email="ines@example.org",
+                       full_name="Ines Inviter")
+
+
+def send(session, actor, email="guest@example.org", now=None, **kw):
+    sent = invites.send_invitation(session, actor, email=email, now=now or utcnow(), **kw)
+    session.commit()
+    return sent.invitation
+
+
+def secret_of(session, invitation) -> str:
+    """The secret as the worker would put it in the e-mail (the newest queued one)."""
+    item = session.exec(
+        select(OutboxItem).where(OutboxItem.invitation_id == invitation.id,
+                                 OutboxItem.topic == "invitation").order_by(OutboxItem.id.desc())
+    ).first()
+    return unseal(item.payload["sealed_secret"])
+
+
+def join(session, invitation, now=None, **kw):
+    values = {"email": invitation.email, "full_name": "Gina Guest", "password": "long password"}
+    values.update(kw)
+    member = invites.accept(session, invites.digest(secret_of(session, invitation)),
+                            now=now or utcnow(), **values)
+    session.commit()
+    return member
+
+
+# --- sending ------------------------------------------------------------------------------
+
+
+def test_sending_creates_a_pending_invitation_and_queues_its_email(session, inviter):
+    now = utcnow()
+    invitation = send(session, inviter, " Guest@EXAMPLE.org ", now=now, full_name="Gina",
+                      message="Come row with us!")
+    assert invitation.email == "guest@example.org"
+    assert invitation.status == InvitationStatus.PENDING
+    assert invitation.public_id.startswith("iv-") and len(invitation.public_id) == 35
+    assert invitation.expires_at == now + timedelta(days=14)
+    assert invitation.unit_id == inviter.unit_id
+    item = session.exec(select(OutboxItem)).one()
+    assert (item.kind, item.topic, item.invitation_id) == ("email", "invitation", invitation.id)
+    secret = unseal(item.payload["sealed_secret"])
+    assert len(secret) >= 43
+    assert invitation.secret_digest == invites.digest(secret) != secret
+    assert secret not in str(item.payload)
+
+
+@pytest.mark.parametrize("bad", ["not-an-email", "a@b", "two@@example.org", ""])
+def test_invalid_addresses_are_refused(session, inviter, bad):
+    with pytest.raises(InvalidEmail):
+        send(session, inviter, bad)
+    assert session.exec(select(Invitation)).all() == []
+
+
+def test_inviting_yourself_is_refused(session, inviter):
+    with pytest.raises(Invalid, match="can't invite yourself"):
+        send(session, inviter, "INES@example.org")
+
+
+def test_inviting_a_member_says_they_already_are(session, org, inviter):
+    make_member(session, org, email="already@example.org")
+    with pytest.raises(AlreadyMember, match="already@example.org is already a member"):
+        send(session, inviter, "already@example.org")
+
+
+def test_a_second_invitation_to_a_pending_address_offers_resend(session, org, unit, inviter):
+    first = send(session, inviter)
+    other = make_member(session, org, Role.USER, unit=unit)
+    with pytest.raises(DuplicatePending) as refused:
+        send(session, other)
+    assert refused.value.details["invitation"].id == first.id
+    assert len(session.exec(select(Invitation)).all()) == 1
+
+
+def test_a_double_submit_returns_the_same_invitation_and_sends_once(session, inviter):
+    now = utcnow()
+    first = send(session, inviter, now=now)
+    again = invites.send_invitation(session, inviter, email="guest@example.org",
+                                    now=now + timedelta(seconds=2))
+    assert again.created is False and again.invitation.id == first.id
+    assert len(session.exec(select(OutboxItem)).all()) == 1
+
+
+def test_message_and_name_lengths_are_limited(session, inviter):
+    with pytest.raises(Invalid, match="at most 1,000 characters"):
+        send(session, inviter, message="x" * 1001)
+    with pytest.raises(Invalid, match="at most 200 characters"):
+        send(session, inviter, full_name="n" * 201)
+    assert send(session, inviter, message="x" * 1000).message == "x" * 1000
+
+
+def test_disabled_invitations_and_low_roles_are_refused_with_reasons(session, org, inviter):
+    settings(session, org, enabled=False)
+    with pytest.raises(NotAllowed, match="turned off") as refused:
+        send(session, inviter)
+    assert refused.value.code == "invitations_disabled"
+    settings(session, org, enabled=True, min_inviter_role="HR_LOCAL")
+    with pytest.raises(NotAllowed, match="HR and admins"):
+        send(session, inviter)
+
+
+def test_the_daily_limit_per_member_says_when_it_resets(session, org, inviter):
+    settings(session, org, daily_limit_per_member=2)
+    now = utcnow()
+    send(session, inviter, "a@example.org", now=now - timedelta(hours=23))
+    send(session, inviter, "b@example.org", now=now)
+    with pytest.raises(DailyLimit, match="resets at") as refused:
+        send(session, inviter, "c@example.org", now=now)
+    assert invites.fmt_when(now + timedelta(hours=1)) in refused.value.message
+    # A day after the first one, there is room again.
+    assert send(session, inviter, "c@example.org", now=now + timedelta(hours=1, seconds=1))
+
+
+def test_an_address_gets_at_most_three_invitations_a_day_whoever_sends(
+    session, org, unit, inviter
+):
+    now = utcnow()
+    invitation = send(session, inviter, now=now)
+    invites.resend(session, inviter, invitation, now + timedelta(minutes=1))
+    invites.resend(session, inviter, invitation, now + timedelta(minutes=2))
+    session.commit()
+    admin = make_member(session, org, Role.ADMIN_TENANT, unit=unit)
+    with pytest.raises(DailyLimit, match="3 invitations in the last 24 hours"):
+        invites.resend(session, admin, invitation, now + timedelta(minutes=3))
+    assert len(session.exec(select(InvitationSend)).all()) == 3
+
+
+# --- derived status and the link ---------------------------------------------------------
+
+
+def test_expired_is_derived_at_the_boundary_second(session, inviter):
+    now = utcnow()
+    invitation = send(session, inviter, now=now)
+    expiry = invitation.expires_at
+    assert invites.effective_status(invitation, expiry - timedelta(seconds=1)) == "PENDING"
+    assert invites.effective_status(invitation, expiry) == "EXPIRED"
+    with pytest.raises(InviteExpired, match="expired on"):
+        invites.open_link(session, invitation.secret_digest, expiry)
+    with pytest.raises(InviteExpired):
+        join(session, invitation, now=expiry)
+    # One second earlier the same link works.
+    member = join(session, invitation, now=expiry - timedelta(seconds=1))
+    assert member.invited_by_id == inviter.id
+
+
+def test_opening_a_link_records_the_first_visit_and_does_not_consume_it(session, inviter):
+    invitation = send(session, inviter)
+    digest = invites.digest(secret_of(session, invitation))
+    first = utcnow()
+    invites.open_link(session, digest, first)
+    invites.open_link(session, digest, first + timedelta(minutes=5))
+    session.commit()
+    session.refresh(invitation)
+    assert invitation.first_visited_at == first
+    assert invitation.status == InvitationStatus.PENDING
+
+
+def test_an_unknown_secret_reveals_nothing(session):
+    with pytest.raises(InvalidInvite) as refused:
+        invites.open_link(session, invites.digest("made-up"), utcnow())
+    assert refused.value.status == 404
+    assert "@" not in refused.value.message
+
+
+# --- accepting ----------------------------------------------------------------------------
+
+
+def test_joining_creates_a_member_linked_to_the_inviter(session, inviter):
+    invitation = send(session, inviter)
+    member = join(session, invitation)
+    session.refresh(invitation)
+    assert member.status == "active" and member.role == "USER"
+    assert member.unit_id == inviter.unit_id
+    assert member.invited_by_id == inviter.id and member.invitation_id == invitation.id
+    assert invitation.status == InvitationStatus.ACCEPTED
+    assert invitation.member_id == member.id and invitation.accepted_at is not None
+    topics = [i.topic for i in session.exec(select(OutboxItem).order_by(OutboxItem.id)).all()]
+    assert topics == ["invitation", "invite_accepted"]
+
+
+def test_a_used_link_cannot_be_used_again(session, inviter):
+    invitation = send(session, inviter)
+    join(session, invitation)
+    with pytest.raises(InviteUsed):
+        join(session, invitation, email="guest@example.org")
+
+
+def test_the_invited_address_is_binding_when_the_organisation_says_so(session, org, inviter):
+    invitation = send(session, inviter)
+    with pytest.raises(Invalid, match="address this invitation was sent to"):
+        join(session, invitation, email="someone.else@example.org")
+    settings(session, org, bind_invitee_email=False)
+    assert join(session, invitation, email="someone.else@example.org").email == (
+        "someone.else@example.org")
+
+
+def test_an_address_with_an_account_is_told_to_log_in(session, org, inviter):
+    settings(session, org, bind_invitee_email=False)
+    invitation = send(session, inviter)
+    make_member(session, make_org(session), email="taken@example.org")
+    with pytest.raises(AccountExists, match="Log in instead"):
+        join(session, invitation, email="taken@example.org")
+    session.rollback()
+    session.refresh(invitation)
+    assert invitation.status == InvitationStatus.PENDING
+
+
+def test_a_refused_join_writes_nothing(session, inviter):
+    invitation = send(session, inviter)
+    with pytest.raises(Invalid, match="at least 8 characters"):
+        join(session, invitation, password="short")
+    session.rollback()
+    session.refresh(invitation)
+    assert invitation.status == InvitationStatus.PENDING
+    assert session.exec(select(Member).where(Member.email == invitation.email)).first() is None
+
+
+# --- resend, extend, revoke ---------------------------------------------------------------
+
+
+def test_resend_issues_a_fresh_secret_and_expiry_and_the_old_link_says_so(session, inviter):
+    now = utcnow()
+    invitation = send(session, inviter, now=now)
+    old_digest = invitation.secret_digest
+    later = now + timedelta(days=3)
+    invites.resend(session, inviter, invitation, later)
+    session.commit()
+    assert invitation.secret_digest != old_digest
+    assert invitation.expires_at == later + timedelta(days=14)
+    with pytest.raises(InviteSuperseded, match="newer invitation") as refused:
+        invites.open_link(session, old_digest, later)
+    assert refused.value.status == 410
+    assert join(session, invitation).invitation_id == invitation.id
+
+
+def test_an_expired_invitation_can_be_resent(session, inviter):
+    now = utcnow()
+    invitation = send(session, inviter, now=now)
+    later = invitation.expires_at + timedelta(days=1)
+    invites.resend(session, inviter, invitation, later)
+    session.commit()
+    assert invites.effective_status(invitation, later) == "PENDING"
+
+
+def test_extend_pushes_the_expiry_without_an_email(session, inviter):
+    invitation = send(session, inviter)
+    before = invitation.expires_at
+    invites.extend(session, inviter, invitation, utcnow())
+    session.commit()
+    assert invitation.expires_at == before + timedelta(days=14)
+    assert len(session.exec(select(OutboxItem)).all()) == 1
+
+
+def test_revoked_links_say_so_and_history_is_kept(session, inviter):
+    invitation = send(session, inviter)
+    invites.revoke(session, inviter, invitation, utcnow())
+    session.commit()
+    with pytest.raises(InviteRevoked):
+        invites.open_link(session, invitation.secret_digest, utcnow())
+    assert session.get(Invitation, invitation.id).status == InvitationStatus.REVOKED
+    with pytest.raises(Conflict):
+        invites.resend(session, inviter, invitation, utcnow())
+
+
+def test_only_the_inviter_or_hr_in_scope_may_manage(session, org, unit, inviter):
+    invitation = send(session, inviter)
+    other_unit = make_unit(session, org, "South")
+    with pytest.raises(NotAllowed):
+        invites.revoke(session, make_member(session, org, Role.USER, unit=unit), invitation,
+                       utcnow())
+    with pytest.raises(NotAllowed):
+        invites.revoke(session, make_member(session, org, Role.HR_LOCAL, unit=other_unit),
+                       invitation, utcnow())
+    hr = make_member(session, org, Role.HR_LOCAL, unit=unit)
+    invites.revoke(session, hr, invitation, utcnow())
+
+
+def test_requesting_a_new_invitation_notifies_the_inviter_once(session, inviter):
+    invitation = send(session, inviter)
+    later = invitation.expires_at + timedelta(hours=1)
+    for _ in range(3):
+        assert invites.request_renewal(session, invitation.secret_digest, later).id == inviter.id
+        session.commit()
+    topics = [i.topic for i in session.exec(select(OutboxItem)).all()]
+    assert topics.count("renewal_request") == 1

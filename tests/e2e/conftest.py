@@ -43,21 +43,38 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def live_app(database_url: str, _smtp_server: MailServer) -> Iterator[Flask]:
-    """The portal as `make run` serves it, sending mail to the tests' SMTP server through
-    a worker thread, with limits high enough for many logins from one address."""
-    app = create_app(app_config(
-        database_url, TESTING=False, MAIL_SERVER="127.0.0.1", MAIL_PORT=_smtp_server.port,
-        LOGIN_LIMIT_PER_IP="1000 per minute", JOIN_LIMIT_PER_IP="1000 per minute",
-    ))
-    stop = threading.Event()
-    worker = Worker(app, name="e2e")
-    thread = threading.Thread(target=worker.run_forever, args=(stop,),
-                              kwargs={"idle_min": 0.1, "idle_max": 0.2}, daemon=True)
-    thread.start()
+    """The portal as `make run` serves it, sending mail to the tests' SMTP server, with
+    limits high enough for many logins from one address."""
+    app = create_app(
+        app_config(
+            database_url,
+            TESTING=False,
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=_smtp_server.port,
+            LOGIN_LIMIT_PER_IP="1000 per minute",
+            JOIN_LIMIT_PER_IP="1000 per minute",
+        )
+    )
     yield app
+    app.extensions["portal.engine"].dispose()
+
+
+@pytest.fixture(autouse=True)
+def live_worker(live_app: Flask, smtp: MailServer) -> Iterator[Worker]:
+    """The outbox worker, running in a thread for this test only (so it never touches the
+    rows of tests outside e2e/, which share the database)."""
+    stop = threading.Event()
+    worker = Worker(live_app, name="e2e")
+    thread = threading.Thread(
+        target=worker.run_forever,
+        args=(stop,),
+        kwargs={"idle_min": 0.1, "idle_max": 0.2},
+        daemon=True,
+    )
+    thread.start()
+    yield worker
     stop.set()
     thread.join(timeout=10)
-    app.extensions["portal.engine"].dispose()
 
 
 @pytest.fixture(scope="session")

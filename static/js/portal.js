@@ -11,5 +11,20 @@ document.addEventListener("DOMContentLoaded", () => {
       counter.textContent = `${field.value.length} / ${max}`;
       counter.classList.toggle("over", max > 0 && field.value.length > max);
     }
+  
+  // A request htmx could not show (403, 500, network down): say so instead of doing nothing.
+  document.body.addEventListener("htmx:responseError", (event) => {
+    showError(`That didn't work (${event.detail.xhr.status}). Reload the page and try again.`);
   });
+  document.body.addEventListener("htmx:sendError", () => {
+    showError("The portal can't be reached. Check your connection and try again.");
+  });
+});
+
+function showError(text) {
+  const banner = document.getElementById("ajax-error");
+  if (!banner) return;
+  banner.textContent = text;
+  banner.hidden = false;
+}
 });

@@ -1,25 +1,4 @@
 // Small progressive enhancements. Every page works without this file.
-document.addEventListener("DOMContentLoaded", () => {
-  // Live character counters: <textarea data-counter="id-of-output" maxlength="N">
-  document.body.addEventListener("input", (event) => {
-    const field = event.target;
-    const counterId = field.dataset && field.dataset.counter;
-    if (!counterId) return;
-    const counter = document.getElementById(counterId);
-    const max = Number(field.getAttribute("maxlength") || field.dataset.max || 0);
-    if (counter) {
-      counter.textContent = `${field.value.length} / ${max}`;
-      counter.classList.toggle("over", max > 0 && field.value.length > max);
-    }
-  
-  // A request htmx could not show (403, 500, network down): say so instead of doing nothing.
-  document.body.addEventListener("htmx:responseError", (event) => {
-    showError(`That didn't work (${event.detail.xhr.status}). Reload the page and try again.`);
-  });
-  document.body.addEventListener("htmx:sendError", () => {
-    showError("The portal can't be reached. Check your connection and try again.");
-  });
-});
 
 function showError(text) {
   const banner = document.getElementById("ajax-error");
@@ -27,4 +6,26 @@ function showError(text) {
   banner.textContent = text;
   banner.hidden = false;
 }
+
+document.addEventListener("DOMContentLoaded", () => {
+  // Live character counters: <textarea maxlength="N" data-counter="id-of-output">
+  document.body.addEventListener("input", (event) => {
+    const field = event.target;
+    const counterId = field.dataset && field.dataset.counter;
+    if (!counterId) return;
+    const counter = document.getElementById(counterId);
+    const max = Number(field.getAttribute("maxlength") || 0);
+    if (counter) {
+      counter.textContent = `${field.value.length} / ${max}`;
+      counter.classList.toggle("over", max > 0 && field.value.length > max);
+    }
+  });
+
+  // A request htmx could not show (403, 500, network down): say so instead of doing nothing.
+  document.body.addEventListener("htmx:responseError", (event) => {
+    showError(`That didn't work (${event.detail.xhr.status}). Reload the page and try again.`);
+  });
+  document.body.addEventListener("htmx:sendError", () => {
+    showError("The portal can't be reached. Check your connection and try again.");
+  });
 });

@@ -1,0 +1,273 @@
+"""The invitation dashboard through the test client: send, list, act, and its query budget."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import select
+
+from portal.clock import utcnow
+from portal.invites import service as invites
+from portal.models import Invitation, OutboxItem
+from portal.roles import Role
+from tests.conftest import csrf_token, login
+from tests.factories import make_member, make_org, make_unit, settings
+
+HX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def org(session):
+    return make_org(session, "Harbour Club")
+
+
+@pytest.fixture
+def unit(session, org):
+    return make_unit(session, org, "North")
+
+
+@pytest.fixture
+def member(session, org, unit):
+    return make_member(session, org, Role.USER, unit=unit, email="ines@example.org",
+                       full_name="Ines Inviter")
+
+
+@pytest.fixture
+def signed_in(client, member):
+    login(client, member.email)
+    return client
+
+
+def post_invite(client, headers=None, **data):
+    data.setdefault("email", "guest@example.org")
+    return client.post("/invites", data={**data, "csrf_token": csrf_token(client, "/invites")},
+                       headers=headers or {})
+
+
+def test_dashboard_has_the_send_form_and_the_lists(signed_in):
+    response = signed_in.get("/invites")
+    assert "HX-Request" in response.headers["Vary"]  # page and partial share one URL
+    page = response.get_data(as_text=True)
+    for text in ('<label for="email">Email</label>', '<label for="full_name">Full name</label>',
+                 '<label for="message">Personal message</label>', "Send invitation",
+                 "Pending <span", "Accepted <span", "Expired <span"):
+        assert text in page
+
+
+def test_htmx_send_returns_a_cleared_form_and_the_lists_out_of_band(signed_in, session):
+    response = post_invite(signed_in, HX, full_name="Gina", message="Hello!")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Invitation sent to guest@example.org." in page
+    assert 'id="invite-lists"' in page and 'hx-swap-oob="true"' in page
+    assert 'name="email" placeholder="name@example.org" required type="email" value=""' in page
+    assert "guest@example.org</td>" in page
+    assert session.exec(select(Invitation)).one().full_name == "Gina"
+
+
+def test_without_javascript_send_redirects_and_flashes(signed_in):
+    response = post_invite(signed_in)
+    assert response.status_code == 302
+    page = signed_in.get("/invites").get_data(as_text=True)
+    assert "Invitation sent to guest@example.org." in page
+    assert "guest@example.org</td>" in page
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        ({"email": "nope"}, 422, "nope is not a valid e-mail address"),
+        ({"email": "guest@example.org", "message": "x" * 1001}, 422, "at most 1,000 characters"),
+        ({"email": "guest@example.org", "full_name": "n" * 201}, 422, "at most 200 characters"),
+        ({"email": "ines@example.org"}, 422, "You can&#39;t invite yourself."),
+    ],
+)
+def test_refusals_are_shown_next_to_the_field_and_nothing_is_written(
+    signed_in, session, data, status, message
+):
+    response = post_invite(signed_in, HX, **data)
+    assert response.status_code == status
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert 'class="error"' in page
+    assert session.exec(select(Invitation)).all() == []
+    assert session.exec(select(OutboxItem)).all() == []
+
+
+def test_a_pending_address_is_refused_with_an_offer_to_resend(client, session, org, unit, member):
+    invites.send_invitation(session, member, email="guest@example.org", now=utcnow())
+    session.commit()
+    other = make_member(session, org, Role.USER, unit=unit)
+    login(client, other.email)
+    response = post_invite(client, HX)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "already has a pending invitation" in page
+    assert "Resend the pending invitation" in page
+
+
+def test_an_existing_member_is_named(signed_in, session, org):
+    make_member(session, org, email="old.friend@example.org")
+    response = post_invite(signed_in, HX, email="old.friend@example.org")
+    assert response.status_code == 409
+    assert "old.friend@example.org is already a member." in response.get_data(as_text=True)
+
+
+def test_the_daily_limit_is_a_429_that_says_when_it_resets(signed_in, session, org):
+    settings(session, org, daily_limit_per_member=1)
+    assert post_invite(signed_in, HX, email="a@example.org").status_code == 200
+    response = post_invite(signed_in, HX, email="b@example.org")
+    assert response.status_code == 429
+    assert "It resets at" in response.get_data(as_text=True)
+
+
+def test_a_double_submit_creates_one_invitation(signed_in, session):
+    first = post_invite(signed_in, HX)
+    second = post_invite(signed_in, HX)
+    assert first.status_code == second.status_code == 200
+    assert len(session.exec(select(Invitation)).all()) == 1
+    assert len(session.exec(select(OutboxItem)).all()) == 1
+
+
+def test_without_permission_the_post_is_refused_and_nothing_written(signed_in, session, org):
+    settings(session, org, min_inviter_role=Role.ADMIN_TENANT.value)
+    response = post_invite(signed_in)
+    assert response.status_code == 403
+    assert session.exec(select(Invitation)).all() == []
+
+
+def test_expired_invitations_show_under_expired_immediately_with_resend(signed_in, session,
+                                                                        member):
+    sent = invites.send_invitation(session, member, email="late@example.org",
+                                   now=utcnow() - timedelta(days=15))
+    session.commit()
+    page = signed_in.get("/invites", headers=HX).get_data(as_text=True)
+    expired_section = page.split('id="list-expired"')[1].split("</section>")[0]
+    assert "late@example.org" in expired_section
+    assert "Resend invitation to late@example.org" in expired_section
+    assert sent.invitation.status == "PENDING"  # derived, not yet swept
+
+
+@pytest.mark.parametrize("action", ["resend", "extend", "revoke"])
+def test_row_actions_answer_htmx_with_the_lists_and_a_notice(signed_in, session, member, action):
+    invitation = invites.send_invitation(session, member, email="guest@example.org",
+                                         now=utcnow()).invitation
+    session.commit()
+    response = signed_in.post(f"/invites/{invitation.public_id}/{action}", headers=HX,
+                              data={"csrf_token": csrf_token(signed_in, "/invites")})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert page.lstrip().startswith('<div id="invite-lists"')
+    assert {"resend": "Invitation resent", "extend": "now expires on",
+            "revoke": "was revoked"}[action] in page
+
+
+def test_revoke_without_javascript_asks_first(signed_in, session, member):
+    invitation = invites.send_invitation(session, member, email="guest@example.org",
+                                         now=utcnow()).invitation
+    session.commit()
+    page = signed_in.get(f"/invites/{invitation.public_id}/revoke").get_data(as_text=True)
+    assert "Revoke the invitation?" in page
+    session.refresh(invitation)
+    assert invitation.status == "PENDING"
+
+
+def test_someone_elses_invitation_is_not_found(client, session, org, unit, member):
+    invitation = invites.send_invitation(session, member, email="guest@example.org",
+                                         now=utcnow()).invitation
+    session.commit()
+    login(client, make_member(session, org, Role.USER, unit=unit).email)
+    response = client.post(f"/invites/{invitation.public_id}/revoke",
+                           data={"csrf_token": csrf_token(client, "/invites")})
+    assert response.status_code == 404
+    session.refresh(invitation)
+    assert invitation.status == "PENDING"
+
+
+def test_hr_sees_their_units_invitations_with_invited_by_and_a_filter(
+    app, client, session, org, unit, member
+):
+    invites.send_invitation(session, member, email="north@example.org", now=utcnow())
+    south = make_unit(session, org, "South")
+    southerner = make_member(session, org, Role.USER, unit=south, full_name="Sam South")
+    invites.send_invitation(session, southerner, email="south@example.org", now=utcnow())
+    session.commit()
+    hr = make_member(session, org, Role.HR_LOCAL, unit=unit)
+    login(client, hr.email)
+    page = client.get("/invites").get_data(as_text=True)
+    assert "north@example.org" in page and "south@example.org" not in page
+    assert '<th scope="col">Invited by</th>' in page
+    assert f'<option value="{member.public_id}"' in page
+    admin = make_member(session, org, Role.ADMIN_TENANT, unit=unit)
+    client = app.test_client()
+    login(client, admin.email)
+    everyone = client.get("/invites").get_data(as_text=True)
+    assert "north@example.org" in everyone and "south@example.org" in everyone
+    only_sam = client.get(f"/invites?inviter={southerner.public_id}").get_data(as_text=True)
+    assert "south@example.org" in only_sam and "north@example.org" not in only_sam
+
+
+def test_members_see_only_their_own_invitations(client, session, org, unit, member):
+    invites.send_invitation(session, member, email="mine@example.org", now=utcnow())
+    session.commit()
+    login(client, make_member(session, org, Role.USER, unit=unit).email)
+    assert "mine@example.org" not in client.get("/invites").get_data(as_text=True)
+
+
+def test_load_more_pages_by_keyset_without_gaps_or_duplicates(signed_in, session, org, member):
+    settings(session, org, daily_limit_per_member=1000)
+    sent = []
+    for n in range(60):
+        sent.append(invites.send_invitation(session, member, email=f"g{n}@example.org",
+                                            now=utcnow()).invitation.email)
+    session.commit()
+    settings_page = signed_in.get("/invites").get_data(as_text=True)
+    seen = [e for e in sent if f">{e}</td>" in settings_page]
+    assert len(seen) == 25
+    after = settings_page.split("/invites/more/pending?after=")[1].split('"')[0].split("&")[0]
+    while after:
+        chunk = signed_in.get(f"/invites/more/pending?after={after}", headers=HX)
+        text = chunk.get_data(as_text=True)
+        seen += [e for e in sent if f">{e}</td>" in text]
+        after = (text.split("/invites/more/pending?after=")[1].split('"')[0].split("&")[0]
+                 if "/invites/more/pending?after=" in text else None)
+    assert sorted(seen) == sorted(sent)
+
+
+@contextmanager
+def count_queries(engine):
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_the_dashboard_costs_the_same_queries_for_10_or_500_invitations(
+    signed_in, session, engine, org, member
+):
+    settings(session, org, daily_limit_per_member=1000)
+
+    def fill(upto: int) -> None:
+        existing = len(session.exec(select(Invitation)).all())
+        for n in range(existing, upto):
+            invites.send_invitation(session, member, email=f"q{n}@example.org", now=utcnow())
+        session.commit()
+
+    fill(10)
+    signed_in.get("/invites")  # warm-up: caches, login
+    with count_queries(engine) as small:
+        assert signed_in.get("/invites").status_code == 200
+    fill(500)
+    with count_queries(engine) as large:
+        assert signed_in.get("/invites").status_code == 200
+    assert len(small) == len(large), (small, large)
+    assert len(large) <= 12

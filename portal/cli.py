@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import signal
+import threading
+
 import click
-from flask import Flask
-from flask.cli import AppGroup
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlmodel import Session
 
 from portal.clock import utcnow
@@ -92,6 +95,31 @@ def seed_demo_command(if_empty: bool) -> None:
     click.echo(f"\nDemo logins (password for all: {orgs.DEMO_PASSWORD}):")
     for email, name, role, unit in orgs.DEMO_MEMBERS:
         click.echo(f"  {role.value:<13} {email:<28} {name} ({unit})")
+
+
+@portal_cli.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
+@with_appcontext
+def worker_command(once: bool) -> None:
+    """Deliver queued e-mails (run one or more of these in production).
+
+    SIGTERM and Ctrl-C finish the item in hand, then exit.
+    """
+    from portal.delivery.worker import Worker
+
+    worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    if once:
+        outcome = worker.run_once()
+        click.echo(
+            f"delivered {outcome.delivered}, retrying {outcome.retrying}, failed {outcome.failed}"
+        )
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"Outbox worker {worker.name} started.")
+    worker.run_forever(stop)
+    click.echo("Outbox worker stopped.")
 
 
 def register(app: Flask) -> None:

@@ -14,8 +14,9 @@ def wants_partial() -> bool:
     return bool(hx) and not hx.boosted and not hx.history_restore_request
 
 
-def render(page_template: str, partial_template: str, status: int = 200, **context: Any
-           ) -> Response:
+def render(
+    page_template: str, partial_template: str, status: int = 200, **context: Any
+) -> Response:
     """Render the partial for htmx fragment requests and the page for everything else."""
     template = partial_template if wants_partial() else page_template
     response = make_response(render_template(template, **context), status)

@@ -138,7 +138,10 @@ class Invitation(SQLModel, table=True):
     inviter_id: int = Field(foreign_key="member.id")
     email: str = Field(max_length=320)
     full_name: str = Field(default="", max_length=200)
+    first_name: str = Field(default="", max_length=100)
+    last_name: str = Field(default="", max_length=100)
     message: str = Field(default="", max_length=1000)
+    template_id: int | None = Field(default=None, foreign_key="email_template.id")
     # SHA-256 of the secret in the link; the secret itself is never stored.
     secret_digest: str = Field(max_length=64, unique=True)
     status: str = Field(default=InvitationStatus.PENDING.value, max_length=10)
@@ -193,7 +196,11 @@ class OutboxItem(SQLModel, table=True):
     """Work to do after a commit (an e-mail, a webhook call), written in the same transaction."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_claim", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_claim", "status", "next_attempt_at"),
+        Index("ix_outbox_endpoint_id", "endpoint_id", "id"),  # an endpoint's recent deliveries
+        Index("ix_outbox_kind_status", "kind", "status", "next_attempt_at"),  # the status page
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     organization_id: int | None = Field(default=None, foreign_key="organization.id", index=True)
@@ -209,6 +216,9 @@ class OutboxItem(SQLModel, table=True):
     lease_owner: str | None = Field(default=None, max_length=80)
     lease_expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str = Field(default="", max_length=1000)
+    # Webhook calls: which endpoint, and what it last answered (HTTP status).
+    endpoint_id: int | None = Field(default=None, foreign_key="webhook_endpoint.id")
+    response_status: int | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
     delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -225,3 +235,70 @@ class DevMail(SQLModel, table=True):
     html_body: str
     message_id: str = Field(max_length=200)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class EmailTemplate(SQLModel, table=True):
+    """An organisation's own wording for the invitation e-mail (sandboxed Jinja)."""
+
+    __tablename__ = "email_template"
+    __table_args__ = (Index("ix_email_template_org_name", "organization_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("tpl"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    name: str = Field(max_length=120)
+    subject: str = Field(max_length=300)
+    body: str = Field(max_length=20000)
+    is_default: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    __tablename__ = "webhook_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("we"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    url: str = Field(max_length=2000)
+    description: str = Field(default="", max_length=500)
+    event_types: list[str] = Field(default_factory=list, sa_type=JSON)
+    # HMAC needs the secret itself: kept sealed (portal.sealing), shown once at creation.
+    sealed_secret: str = Field(max_length=500)
+    enabled: bool = True
+    disabled_reason: str = Field(default="", max_length=500)
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("tk"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    owner_id: int = Field(foreign_key="member.id")
+    name: str = Field(max_length=120)
+    token_digest: str = Field(max_length=64, unique=True)  # SHA-256; the token is shown once
+    prefix: str = Field(max_length=16)  # the first characters, so admins can tell tokens apart
+    scopes: list[str] = Field(default_factory=list, sa_type=JSON)
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to an API request carrying an Idempotency-Key, replayed for 24 h."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (Index("uq_idempotency_token_key", "token_id", "key", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: int = Field(foreign_key="api_token.id")
+    key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    response_status: int
+    response_body: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)

@@ -313,7 +313,11 @@ def start_in_thread(app: Flask) -> Callable[[], None]:
     stop = threading.Event()
     worker = Worker(app, name="embedded")
     thread = threading.Thread(
-        target=worker.run_forever, args=(stop,), name="outbox-worker", daemon=True
+        target=worker.run_forever,
+        args=(stop,),
+        kwargs={"idle_max": 2.0},  # a newcomer clicking around expects mail within seconds
+        name="outbox-worker",
+        daemon=True,
     )
     thread.start()
 

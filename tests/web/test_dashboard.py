@@ -147,7 +147,7 @@ def test_expired_invitations_show_under_expired_immediately_with_resend(signed_i
     page = signed_in.get("/invites", headers=HX).get_data(as_text=True)
     expired_section = page.split('id="list-expired"')[1].split("</section>")[0]
     assert "late@example.org" in expired_section
-    assert "Resend invitation to late@example.org" in expired_section
+    assert "Resend: late@example.org" in expired_section
     assert sent.invitation.status == "PENDING"  # derived, not yet swept
 
 

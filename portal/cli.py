@@ -122,5 +122,23 @@ def worker_command(once: bool) -> None:
     click.echo("Outbox worker stopped.")
 
 
+@portal_cli.group("outbox")
+def outbox_cli() -> None:
+    """Inspect the outbox (queued e-mails and webhook calls)."""
+
+
+@outbox_cli.command("status")
+def outbox_status_command() -> None:
+    """Queued, retrying and failed counts, and the oldest waiting item, per kind."""
+    from portal.delivery.status import human_age, outbox_status
+
+    with Session(engine()) as session:
+        rows = outbox_status(session, utcnow())
+    click.echo(f"{'kind':<9}{'queued':>8}{'retrying':>10}{'failed':>8}{'sent':>8}  oldest waiting")
+    for row in rows:
+        click.echo(f"{row.kind:<9}{row.queued:>8}{row.retrying:>10}{row.failed:>8}{row.sent:>8}  "
+                   f"{human_age(row.oldest_waiting)}")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(portal_cli)

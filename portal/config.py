@@ -28,9 +28,23 @@ ENV_SETTINGS = (
     "MAIL_USE_TLS",
     "MAIL_USE_SSL",
     "MAIL_DEFAULT_SENDER",
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
 )
-INT_SETTINGS = {"MAIL_PORT", "OUTBOX_LEASE_SECONDS", "OUTBOX_GIVE_UP_HOURS"}
-BOOL_SETTINGS = {"MAIL_USE_TLS", "MAIL_USE_SSL", "SESSION_COOKIE_SECURE", "EMBEDDED_WORKER"}
+INT_SETTINGS = {
+    "MAIL_PORT",
+    "OUTBOX_LEASE_SECONDS",
+    "OUTBOX_GIVE_UP_HOURS",
+    "SWEEP_INTERVAL_SECONDS",
+    "WEBHOOK_TIMEOUT_SECONDS",
+    "WEBHOOK_DISABLE_AFTER_HOURS",
+}
+BOOL_SETTINGS = {
+    "MAIL_USE_TLS",
+    "MAIL_USE_SSL",
+    "SESSION_COOKIE_SECURE",
+    "EMBEDDED_WORKER",
+    "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+}
 
 
 class InsecureConfiguration(RuntimeError):
@@ -60,6 +74,11 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "EMBEDDED_WORKER": False,  # make run turns it on: one process, worker in a thread
         "OUTBOX_LEASE_SECONDS": 120,
         "OUTBOX_GIVE_UP_HOURS": 24,
+        "SWEEP_INTERVAL_SECONDS": 60,
+        "WEBHOOK_TIMEOUT_SECONDS": 10,
+        "WEBHOOK_DISABLE_AFTER_HOURS": 24,
+        # Webhooks may call loopback/private addresses only when this is set (tests, dev).
+        "WEBHOOK_ALLOW_PRIVATE_NETWORKS": None,  # None: allowed in development only
         "MAIL_SERVER": None,
         "MAIL_SUPPRESS_SEND": False,  # only the worker sends, and tests send to their own server
         "MAIL_PORT": 25,
@@ -112,4 +131,6 @@ def finalise(config: dict[str, Any], instance_path: Path) -> None:
     if config.get("SESSION_COOKIE_SECURE") is None:
         config["SESSION_COOKIE_SECURE"] = not development
     config["REMEMBER_COOKIE_SECURE"] = config["SESSION_COOKIE_SECURE"]
+    if config.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS") is None:
+        config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = bool(development)
     config["PORTAL_BASE_URL"] = config["PORTAL_BASE_URL"].rstrip("/")

@@ -7,12 +7,11 @@ FOR UPDATE SKIP LOCKED and never take the same item; on SQLite run one worker.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import smtplib
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,22 +19,27 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from flask_mail import Message
 from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from portal.clock import utcnow
-from portal.delivery.mail import RenderedEmail, render_outbox_email
+from portal.delivery.email_channel import EmailChannel, message_id
+from portal.delivery.errors import DeliveryFailed, PermanentFailure
+from portal.delivery.mail import render_outbox_email
 from portal.delivery.retry import next_attempt
-from portal.extensions import mail
-from portal.models import DeliveryStatus, DevMail, Invitation, OutboxItem, OutboxStatus
+from portal.invites.events import emit_invite_event
+from portal.invites.service import sweep_expired
+from portal.models import (
+    DeliveryStatus,
+    Invitation,
+    OutboxItem,
+    OutboxStatus,
+    WebhookEndpoint,
+)
 from portal.sealing import SealBroken, unseal
+from portal.webhooks.channel import WebhookChannel
 
 log = logging.getLogger(__name__)
-
-
-class PermanentFailure(Exception):
-    """Retrying won't help (a 5xx rejection, a broken payload)."""
 
 
 @dataclass
@@ -49,6 +53,10 @@ class Outcome:
         return self.delivered + self.retrying + self.failed
 
 
+def _without_secret(payload: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k != "sealed_secret"}
+
+
 class Worker:
     def __init__(self, app: Flask, name: str | None = None, batch_size: int = 50) -> None:
         self.app = app
@@ -56,17 +64,18 @@ class Worker:
         self.batch_size = batch_size
         self.lease = timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
         self.give_up_after = timedelta(hours=app.config["OUTBOX_GIVE_UP_HOURS"])
+        self.disable_after = timedelta(hours=app.config["WEBHOOK_DISABLE_AFTER_HOURS"])
         self.engine = app.extensions["portal.engine"]
+        self.webhooks = WebhookChannel(app)  # one pooled HTTP client for the worker's life
 
     # --- claiming ---------------------------------------------------------------------------
 
     def claim(self, session: Session, now: datetime) -> list[OutboxItem]:
+        free = or_(OutboxItem.lease_expires_at.is_(None), OutboxItem.lease_expires_at < now)
         due = (
             select(OutboxItem.id)
             .where(
-                OutboxItem.status == OutboxStatus.QUEUED,
-                OutboxItem.next_attempt_at <= now,
-                or_(OutboxItem.lease_expires_at.is_(None), OutboxItem.lease_expires_at < now),
+                OutboxItem.status == OutboxStatus.QUEUED, OutboxItem.next_attempt_at <= now, free
             )
             .order_by(OutboxItem.next_attempt_at, OutboxItem.id)
             .limit(self.batch_size)
@@ -77,14 +86,11 @@ class Worker:
             session.rollback()
             return []
         token = f"{self.name}:{uuid.uuid4().hex[:8]}"
-        # Re-check the lease in the UPDATE itself: on SQLite (no row locks) it is what
-        # stops two claimers taking the same item.
+        # The UPDATE re-checks the lease: on SQLite (no row locks) that is what stops two
+        # claimers taking the same item.
         session.execute(
             update(OutboxItem)
-            .where(
-                OutboxItem.id.in_(ids),
-                or_(OutboxItem.lease_expires_at.is_(None), OutboxItem.lease_expires_at < now),
-            )
+            .where(OutboxItem.id.in_(ids), free)
             .values(lease_owner=token, lease_expires_at=now + self.lease)
         )
         session.commit()
@@ -103,49 +109,54 @@ class Worker:
             items = self.claim(session, now or utcnow())
             if not items:
                 return outcome
-            with EmailChannel(self.app) as email_channel:
+            with EmailChannel(self.app) as emails:
                 for item in items:
-                    self._deliver_one(session, item, email_channel, outcome)
+                    self._deliver_one(session, item, emails, outcome)
         return outcome
 
     def _deliver_one(
-        self, session: Session, item: OutboxItem, channel: EmailChannel, outcome: Outcome
+        self, session: Session, item: OutboxItem, emails: EmailChannel, outcome: Outcome
     ) -> None:
         try:
             if item.kind == "email":
-                self._deliver_email(session, item, channel)
+                self._deliver_email(session, item, emails)
+                response_status = None
+            elif item.kind == "webhook":
+                response_status = self.webhooks.send(session, item)
             else:
                 raise PermanentFailure(f"unknown outbox kind {item.kind!r}")
-        except PermanentFailure as exc:
-            self._record_failure(session, item, str(exc), permanent=True)
-            outcome.failed += 1
-        except Exception as exc:  # noqa: BLE001 (any other error is worth another try)
-            log.warning("delivery of outbox item %s failed: %s", item.id, exc)
-            gave_up = self._record_failure(session, item, describe(exc), permanent=False)
+        except DeliveryFailed as exc:
+            gave_up = self._record_failure(session, item, exc)
+            outcome.failed += gave_up
+            outcome.retrying += not gave_up
+        except Exception as exc:  # a bug, not a delivery problem: log it, retry later
+            log.exception("outbox item %s raised", item.id)
+            session.rollback()
+            gave_up = self._record_failure(session, item, DeliveryFailed(repr(exc)))
             outcome.failed += gave_up
             outcome.retrying += not gave_up
         else:
-            self._record_success(session, item)
+            self._record_success(session, item, response_status)
             outcome.delivered += 1
         session.commit()
 
-    def _deliver_email(self, session: Session, item: OutboxItem, channel: EmailChannel) -> None:
+    def _deliver_email(self, session: Session, item: OutboxItem, emails: EmailChannel) -> None:
         secret = None
         if "sealed_secret" in item.payload:
             try:
                 secret = unseal(item.payload["sealed_secret"])
             except SealBroken as exc:
                 raise PermanentFailure(str(exc)) from exc
-        rendered = render_outbox_email(
-            session, self.app.jinja_env, item, self.app.config["PORTAL_BASE_URL"], secret
-        )
-        channel.send(session, rendered, message_id(item, self.app.config["PORTAL_BASE_URL"]))
+        base_url = self.app.config["PORTAL_BASE_URL"]
+        rendered = render_outbox_email(session, self.app.jinja_env, item, base_url, secret)
+        emails.send(session, rendered, message_id(item, base_url))
 
     # --- recording --------------------------------------------------------------------------
 
-    def _record_success(self, session: Session, item: OutboxItem) -> None:
+    def _record_success(
+        self, session: Session, item: OutboxItem, response_status: int | None
+    ) -> None:
         now = utcnow()
-        payload = {k: v for k, v in item.payload.items() if k != "sealed_secret"}
         session.execute(
             update(OutboxItem)
             .where(OutboxItem.id == item.id)
@@ -156,156 +167,116 @@ class Worker:
                 lease_owner=None,
                 lease_expires_at=None,
                 last_error="",
-                payload=payload,
+                payload=_without_secret(item.payload),
+                response_status=response_status,
             )
         )
-        self._mirror_on_invitation(session, item, DeliveryStatus.SENT, "")
+        if item.kind == "webhook":
+            session.execute(
+                update(WebhookEndpoint)
+                .where(WebhookEndpoint.id == item.endpoint_id)
+                .values(failing_since=None)
+            )
+        if item.topic == "invitation" and self._mirror(session, item, DeliveryStatus.SENT, ""):
+            invitation = session.get(Invitation, item.invitation_id)
+            emit_invite_event(session, "INVITE_INVITED", invitation, now)
 
-    def _record_failure(
-        self, session: Session, item: OutboxItem, error: str, permanent: bool
-    ) -> bool:
+    def _record_failure(self, session: Session, item: OutboxItem, exc: DeliveryFailed) -> bool:
         """Schedule a retry, or give up. Returns True when the item failed for good."""
         now = utcnow()
         attempts = item.attempts + 1
-        give_up = permanent or now - item.created_at >= self.give_up_after
+        give_up = isinstance(exc, PermanentFailure) or now - item.created_at >= self.give_up_after
         values: dict[str, Any] = {
             "attempts": attempts,
-            "last_error": error[:1000],
+            "last_error": exc.message[:1000],
             "lease_owner": None,
             "lease_expires_at": None,
+            "response_status": exc.response_status,
         }
         if give_up:
-            values.update(
-                status=OutboxStatus.FAILED,
-                payload={k: v for k, v in item.payload.items() if k != "sealed_secret"},
-            )
+            values.update(status=OutboxStatus.FAILED, payload=_without_secret(item.payload))
         else:
             values["next_attempt_at"] = next_attempt(attempts, now)
+        log.warning(
+            "outbox item %s (%s %s) failed%s: %s",
+            item.id,
+            item.kind,
+            item.topic,
+            " for good" if give_up else "; will retry",
+            exc.message,
+        )
         session.execute(update(OutboxItem).where(OutboxItem.id == item.id).values(**values))
-        state = DeliveryStatus.FAILED if give_up else DeliveryStatus.QUEUED
-        self._mirror_on_invitation(session, item, state, error)
+        if item.kind == "webhook":
+            self._note_endpoint_failure(session, item, now, exc.message)
+        if item.topic == "invitation":
+            state = DeliveryStatus.FAILED if give_up else DeliveryStatus.QUEUED
+            self._mirror(session, item, state, exc.message)
         return give_up
 
-    def _mirror_on_invitation(
-        self, session: Session, item: OutboxItem, state: DeliveryStatus, error: str
+    def _note_endpoint_failure(
+        self, session: Session, item: OutboxItem, now: datetime, error: str
     ) -> None:
-        """The invitation row shows how its e-mail is doing (only for the invitation e-mail)."""
-        if item.topic != "invitation" or item.invitation_id is None:
+        """An endpoint failing without a break for WEBHOOK_DISABLE_AFTER_HOURS is switched off."""
+        endpoint = session.get(WebhookEndpoint, item.endpoint_id)
+        if endpoint is None or not endpoint.enabled:
             return
-        # A resend queues a newer e-mail; an older one finishing late mustn't overwrite it.
-        session.execute(
+        endpoint.failing_since = endpoint.failing_since or now
+        if now - endpoint.failing_since >= self.disable_after:
+            endpoint.enabled = False
+            endpoint.disabled_reason = (
+                f"Disabled automatically: every delivery has failed since "
+                f"{endpoint.failing_since:%d %b %Y %H:%M} UTC. Last error: {error}"
+            )[:500]
+        session.add(endpoint)
+
+    def _mirror(
+        self, session: Session, item: OutboxItem, state: DeliveryStatus, error: str
+    ) -> bool:
+        """Show the e-mail's fate on the invitation row. A resend queues a newer e-mail, so an
+        older one finishing late doesn't overwrite it. Returns whether the row was current."""
+        changed = session.execute(
             update(Invitation)
             .where(
                 Invitation.id == item.invitation_id,
                 Invitation.send_count == item.payload.get("send_number"),
             )
             .values(delivery_status=state.value, delivery_error=error[:500])
-        )
+        ).rowcount
+        return changed == 1
 
-    # --- the loop ---------------------------------------------------------------------------
+    # --- periodic work and the loop -------------------------------------------------------
+
+    def sweep(self, now: datetime | None = None) -> int:
+        """Persist expiries and emit INVITE_EXPIRED (safe from several workers at once)."""
+        with Session(self.engine) as session:
+            count = sweep_expired(session, now or utcnow())
+            session.commit()
+        return count
 
     def run_forever(
         self, stop: threading.Event, idle_min: float = 0.5, idle_max: float = 5.0
     ) -> None:
-        """Deliver until `stop` is set; when idle, poll with growing pauses."""
+        """Deliver until `stop` is set (the item in hand is finished first)."""
         pause = idle_min
-        while not stop.is_set():
-            try:
-                outcome = self.run_once()
-            except Exception:
-                log.exception("outbox worker pass failed; retrying shortly")
-                outcome = Outcome()
-            if outcome.total:
-                pause = idle_min
-                continue
-            stop.wait(pause)
-            pause = min(pause * 2, idle_max)
-
-
-def message_id(item: OutboxItem, base_url: str) -> str:
-    """Stable across retries, so receivers can dedupe."""
-    host = base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "portal"
-    return f"<{item.idempotency_key}@{host}>"
-
-
-def describe(exc: BaseException) -> str:
-    if isinstance(exc, smtplib.SMTPResponseException):
-        detail = (
-            exc.smtp_error.decode(errors="replace")
-            if isinstance(exc.smtp_error, bytes)
-            else str(exc.smtp_error)
-        )
-        return f"mail server answered {exc.smtp_code}: {detail}"
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        code, detail = next(iter(exc.recipients.values()))
-        return f"mail server refused the recipient ({code}): {detail.decode(errors='replace')}"
-    if isinstance(exc, ConnectionRefusedError):
-        return "mail server refused the connection (is it running?)"
-    if isinstance(exc, (TimeoutError, socket.timeout)):
-        return "mail server did not answer in time"
-    return f"{type(exc).__name__}: {exc}"
-
-
-class EmailChannel:
-    """Sends rendered e-mails: over one SMTP connection per batch, or to the dev mailbox."""
-
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.use_mailbox = not app.config.get("MAIL_SERVER")
-        self._connection: Any = None
-
-    def __enter__(self) -> EmailChannel:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._drop_connection()
-
-    def _smtp(self) -> Any:
-        if self._connection is None:
-            connection = mail.connect()
-            connection.__enter__()
-            self._connection = connection
-        return self._connection
-
-    def send(self, session: Session, email: RenderedEmail, msg_id: str) -> None:
-        if self.use_mailbox:
-            session.add(
-                DevMail(
-                    recipient=email.to,
-                    subject=email.subject,
-                    text_body=email.text,
-                    html_body=email.html,
-                    message_id=msg_id,
-                    created_at=utcnow(),
-                )
-            )
-            return
-        message = Message(
-            subject=email.subject, recipients=[email.to], body=email.text, html=email.html
-        )
-        message.msgId = msg_id
+        sweep_every = self.app.config["SWEEP_INTERVAL_SECONDS"]
+        next_sweep = 0.0
         try:
-            self._smtp().send(message)
-        except smtplib.SMTPResponseException as exc:
-            self._drop_connection()
-            if exc.smtp_code >= 500:
-                raise PermanentFailure(describe(exc)) from exc
-            raise
-        except smtplib.SMTPRecipientsRefused as exc:
-            code = next(iter(exc.recipients.values()))[0]
-            if code >= 500:
-                raise PermanentFailure(describe(exc)) from exc
-            raise
-        except (smtplib.SMTPException, OSError):
-            self._drop_connection()
-            raise
-
-    def _drop_connection(self) -> None:
-        """After an error the connection's state is unknown: the next item opens a new one."""
-        connection, self._connection = self._connection, None
-        if connection is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                connection.__exit__(None, None, None)
+            while not stop.is_set():
+                try:
+                    if time.monotonic() >= next_sweep:
+                        self.sweep()
+                        next_sweep = time.monotonic() + sweep_every
+                    outcome = self.run_once()
+                except Exception:
+                    log.exception("outbox worker pass failed; retrying shortly")
+                    outcome = Outcome()
+                if outcome.total:
+                    pause = idle_min
+                    continue
+                stop.wait(pause)
+                pause = min(pause * 2, idle_max)
+        finally:
+            self.webhooks.close()
 
 
 def start_in_thread(app: Flask) -> Callable[[], None]:

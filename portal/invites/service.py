@@ -30,6 +30,7 @@ from portal.errors import (
     InviteSuperseded,
     InviteUsed,
 )
+from portal.invites.events import emit_invite_event
 from portal.models import (
     DeliveryStatus,
     Invitation,
@@ -300,6 +301,7 @@ def revoke(session: Session, actor: Member, invitation: Invitation, now: datetim
     if changed != 1:
         raise Conflict("This invitation changed in the meantime (it was just accepted or revoked).")
     session.refresh(invitation)
+    emit_invite_event(session, "INVITE_REVOKED", invitation, now)
     return invitation
 
 
@@ -415,6 +417,8 @@ def accept(
         invitation_id=invitation.id,
         member_id=member.id,
     )
+    session.refresh(invitation)
+    emit_invite_event(session, "INVITE_LINKED", invitation, now, member=member)
     return member
 
 
@@ -439,3 +443,30 @@ def request_renewal(session: Session, secret_digest: str, now: datetime) -> Memb
             invitation_id=invitation.id,
         )
     return inviter
+
+
+def sweep_expired(session: Session, now: datetime, limit: int = 500) -> int:
+    """Persist EXPIRED for pending invitations past their expiry and emit INVITE_EXPIRED once
+    each. Safe from several workers at once: the conditional UPDATE lets one of them win."""
+    due = session.exec(
+        select(Invitation.id)
+        .where(Invitation.status == InvitationStatus.PENDING, Invitation.expires_at <= now)
+        .order_by(Invitation.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not due:
+        return 0
+    expired_ids = (
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_(due), Invitation.status == InvitationStatus.PENDING)
+            .values(status=InvitationStatus.EXPIRED.value, updated_at=now)
+            .returning(Invitation.id)
+        )
+        .scalars()
+        .all()
+    )
+    for invitation in session.exec(select(Invitation).where(Invitation.id.in_(expired_ids))):
+        emit_invite_event(session, "INVITE_EXPIRED", invitation, now)
+    return len(expired_ids)

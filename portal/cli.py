@@ -107,19 +107,19 @@ def worker_command(once: bool) -> None:
     """
     from portal.delivery.worker import Worker
 
-    worker = Worker(current_app._get_current_object())  # type: ignore[attr-defined]
+    stop = threading.Event()
+    worker = Worker(current_app._get_current_object(), stop=stop)  # type: ignore[attr-defined]
     if once:
         outcome = worker.run_once()
         click.echo(
             f"delivered {outcome.delivered}, retrying {outcome.retrying}, failed {outcome.failed}"
         )
         return
-    stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    click.echo(f"Outbox worker {worker.name} started.")
-    worker.run_forever(stop)
-    click.echo("Outbox worker stopped.")
+    click.echo(f"Outbox worker {worker.name} started.", err=True)
+    worker.run_forever()
+    click.echo("Outbox worker stopped.", err=True)
 
 
 @portal_cli.group("outbox")

@@ -22,6 +22,7 @@ from portal import create_app, passwords
 from portal.db import make_engine
 from portal.migrate import upgrade
 from tests.mailserver import MailServer
+from tests.receiver import Receiver
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -90,6 +91,7 @@ def smtp(_smtp_server: MailServer) -> Iterator[MailServer]:
     """The tests' own SMTP server, empty and healthy at the start of each test."""
     _smtp_server.messages.clear()
     _smtp_server.reply = "250 Message accepted"
+    _smtp_server.delay = 0.0
     if not _smtp_server.running:
         _smtp_server.start()
     yield _smtp_server
@@ -107,6 +109,15 @@ def _only_our_smtp_server(monkeypatch: pytest.MonkeyPatch, _smtp_server: MailSer
         return real_connect(self, host, port, *args, **kwargs)
 
     monkeypatch.setattr(smtplib.SMTP, "connect", guarded)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver of the test's own, answering 200 until told otherwise."""
+    server = Receiver()
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

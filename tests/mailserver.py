@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import time
@@ -24,6 +25,7 @@ class MailServer:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
         self.reply = "250 Message accepted"
+        self.delay = 0.0  # seconds to think before answering each message
         self.controller: Controller | None = None
 
     def start(self) -> None:
@@ -40,6 +42,8 @@ class MailServer:
         return self.controller is not None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.reply.startswith("250"):
             self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
         return self.reply

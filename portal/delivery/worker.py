@@ -58,8 +58,10 @@ def _without_secret(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 class Worker:
-    def __init__(self, app: Flask, name: str | None = None, batch_size: int = 50) -> None:
+    def __init__(self, app: Flask, name: str | None = None, batch_size: int = 50,
+                 stop: threading.Event | None = None) -> None:
         self.app = app
+        self.stop = stop or threading.Event()  # set by SIGTERM: finish the item in hand, exit
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.batch_size = batch_size
         self.lease = timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
@@ -110,9 +112,19 @@ class Worker:
             if not items:
                 return outcome
             with EmailChannel(self.app) as emails:
-                for item in items:
+                for index, item in enumerate(items):
+                    if self.stop.is_set():
+                        self._release(session, items[index:])
+                        break
                     self._deliver_one(session, item, emails, outcome)
         return outcome
+
+    def _release(self, session: Session, items: list[OutboxItem]) -> None:
+        """Hand back claimed items we won't get to, so another worker needn't wait for the
+        lease to run out."""
+        session.execute(update(OutboxItem).where(OutboxItem.id.in_([i.id for i in items]))
+                        .values(lease_owner=None, lease_expires_at=None))
+        session.commit()
 
     def _deliver_one(
         self, session: Session, item: OutboxItem, emails: EmailChannel, outcome: Outcome
@@ -253,10 +265,9 @@ class Worker:
             session.commit()
         return count
 
-    def run_forever(
-        self, stop: threading.Event, idle_min: float = 0.5, idle_max: float = 5.0
-    ) -> None:
-        """Deliver until `stop` is set (the item in hand is finished first)."""
+    def run_forever(self, idle_min: float = 0.5, idle_max: float = 5.0) -> None:
+        """Deliver until `self.stop` is set (the item in hand is finished first)."""
+        stop = self.stop
         pause = idle_min
         sweep_every = self.app.config["SWEEP_INTERVAL_SECONDS"]
         next_sweep = 0.0
@@ -282,10 +293,9 @@ class Worker:
 def start_in_thread(app: Flask) -> Callable[[], None]:
     """The embedded worker for `make run` (one process, SQLite). Returns a stop function."""
     stop = threading.Event()
-    worker = Worker(app, name="embedded")
+    worker = Worker(app, name="embedded", stop=stop)
     thread = threading.Thread(
         target=worker.run_forever,
-        args=(stop,),
         kwargs={"idle_max": 2.0},  # a newcomer clicking around expects mail within seconds
         name="outbox-worker",
         daemon=True,

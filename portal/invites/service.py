@@ -33,6 +33,7 @@ from portal.errors import (
 from portal.invites.events import emit_invite_event
 from portal.models import (
     DeliveryStatus,
+    EmailTemplate,
     Invitation,
     InvitationSend,
     InvitationStatus,
@@ -46,6 +47,7 @@ from portal.policy import may_manage_invitation, may_send_invitations, require
 
 MAX_MESSAGE = 1000
 MAX_NAME = 200
+MAX_PART_NAME = 100
 PER_ADDRESS_DAILY = 3
 DAY = timedelta(hours=24)
 # A second identical submission within this window is the same click, not a new invitation.
@@ -80,6 +82,9 @@ def fmt_date(moment: datetime) -> str:
 class Sent:
     invitation: Invitation
     created: bool  # False when a double submit returned the invitation already sent
+    # The link's secret, handed back only when it was just created (the API shows it once in
+    # its 201 response); None for a double submit, whose secret exists only as a digest.
+    secret: str | None = None
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -164,16 +169,32 @@ def send_invitation(
     *,
     email: str,
     full_name: str = "",
+    first_name: str = "",
+    last_name: str = "",
     message: str = "",
+    template_id: int | None = None,
     now: datetime,
     unit_id: int | None = None,
 ) -> Sent:
-    """Create a pending invitation and queue its e-mail."""
+    """Create a pending invitation and queue its e-mail.
+
+    `template_id` (an EmailTemplate of the actor's organisation) words the e-mail; without
+    it the organisation's default template, or the built-in one, is used.
+    """
     settings = settings_for(session, actor.organization_id)
     require(may_send_invitations(actor, settings, unit_id))
     email = normalise_email(email)
-    full_name = _clean_text(full_name, MAX_NAME, "full_name", "A name")
+    first_name = _clean_text(first_name, MAX_PART_NAME, "first_name", "A first name")
+    last_name = _clean_text(last_name, MAX_PART_NAME, "last_name", "A last name")
+    full_name = _clean_text(
+        full_name or " ".join(p for p in (first_name, last_name) if p),
+        MAX_NAME, "full_name", "A name",
+    )
     message = _clean_text(message, MAX_MESSAGE, "message", "The personal message")
+    if template_id is not None:
+        template = session.get(EmailTemplate, template_id)
+        if template is None or template.organization_id != actor.organization_id:
+            raise Invalid("There is no such e-mail template.", field="template_id")
     if email == actor.email:
         raise Invalid("You can't invite yourself.", field="email")
     if existing := email_taken(session, email):
@@ -187,6 +208,7 @@ def send_invitation(
             pending.status = InvitationStatus.EXPIRED.value  # persist what reads already show
             session.add(pending)
             session.flush()
+            emit_invite_event(session, "INVITE_EXPIRED", pending, now)
         elif pending.inviter_id == actor.id and now - pending.sent_at < DOUBLE_SUBMIT_WINDOW:
             return Sent(pending, created=False)
         else:
@@ -206,7 +228,10 @@ def send_invitation(
         inviter_id=actor.id,
         email=email,
         full_name=full_name,
+        first_name=first_name,
+        last_name=last_name,
         message=message,
+        template_id=template_id,
         secret_digest=secret_digest,
         created_at=now,
         updated_at=now,
@@ -216,7 +241,7 @@ def send_invitation(
     session.add(invitation)
     session.flush()  # the partial unique index refuses a racing duplicate here
     _record_send(session, invitation, actor, secret, now)
-    return Sent(invitation, created=True)
+    return Sent(invitation, created=True, secret=secret)
 
 
 # --- managing -----------------------------------------------------------------------------

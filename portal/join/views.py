@@ -19,6 +19,7 @@ from portal.clock import utcnow
 from portal.db import get_session
 from portal.errors import DomainError, Gone, InvalidInvite, InviteExpired
 from portal.extensions import limiter
+from portal.form_errors import attach_error
 from portal.invites import service as invites
 from portal.join.forms import JoinForm
 from portal.main.views import current_org
@@ -104,11 +105,7 @@ def join() -> ResponseReturnValue:
             return _problem(error)
         except DomainError as error:
             db.rollback()
-            field = getattr(form, error.field, None) if error.field else None
-            if field is not None:
-                field.errors = [*field.errors, error.message]
-            else:
-                form.form_errors.append(error.message)
+            attach_error(form, error)
             status = error.status
         else:
             session.pop(SESSION_KEY, None)

@@ -9,6 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from portal import policy
+from portal.admin.tabs import settings_tabs
 from portal.db import get_session
 from portal.models import InvitationSettings, Organization
 from portal.orgs.service import settings_for
@@ -37,7 +38,8 @@ def inject_org() -> dict[str, Any]:
             "invite": bool(policy.may_send_invitations(current_user, settings)),
             "settings": bool(policy.may_manage_settings(current_user)),
         }
-    return {"org": org, "org_settings": settings, "nav": nav, "policy": policy}
+    return {"org": org, "org_settings": settings, "nav": nav, "policy": policy,
+            "settings_tabs": settings_tabs}
 
 
 @bp.route("/")

@@ -64,10 +64,9 @@ def live_worker(live_app: Flask, smtp: MailServer) -> Iterator[Worker]:
     """The outbox worker, running in a thread for this test only (so it never touches the
     rows of tests outside e2e/, which share the database)."""
     stop = threading.Event()
-    worker = Worker(live_app, name="e2e")
+    worker = Worker(live_app, name="e2e", stop=stop)
     thread = threading.Thread(
         target=worker.run_forever,
-        args=(stop,),
         kwargs={"idle_min": 0.1, "idle_max": 0.2},
         daemon=True,
     )

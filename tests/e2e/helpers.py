@@ -56,6 +56,12 @@ def expect_listed(page: Page, title: str, email: str, count: int, timeout: float
     expect(section.get_by_role("heading")).to_have_text(f"{title} ({count})")
 
 
+def row_button(page: Page, title: str, email: str, action: str) -> Locator:
+    """A row action ("Resend", "Extend", "Revoke") for `email` in the list `title`."""
+    row = invitation_list(page, title).get_by_role("row").filter(has_text=email)
+    return row.get_by_role("button", name=action)
+
+
 def mark_page(page: Page) -> None:
     """Leave a mark in the page's JavaScript state: a full page load wipes it."""
     page.evaluate("window.__notReloaded = true")

@@ -1,0 +1,28 @@
+"""Settings → Delivery: how the organisation's e-mails and webhook calls are doing."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from portal.clock import utcnow
+from portal.db import get_session
+from portal.delivery.status import human_age, outbox_status
+from portal.htmx import render
+from portal.policy import may_manage_settings, require
+
+bp = Blueprint("delivery", __name__, url_prefix="/admin/settings/delivery")
+
+
+@bp.before_request
+@login_required
+def _admins_only() -> None:
+    require(may_manage_settings(current_user))
+
+
+@bp.route("")
+def status() -> ResponseReturnValue:
+    rows = outbox_status(get_session(), utcnow(), current_user.organization_id)
+    return render("delivery/status.html", "delivery/_status_table.html", rows=rows,
+                  human_age=human_age)

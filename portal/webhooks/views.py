@@ -1,0 +1,110 @@
+"""Settings → Webhooks: endpoints, their secrets, test events and recent deliveries."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from portal.clock import utcnow
+from portal.db import get_session
+from portal.errors import DomainError
+from portal.form_errors import attach_error
+from portal.htmx import render
+from portal.models import WebhookEndpoint
+from portal.policy import may_manage_settings, require
+from portal.webhooks import service as webhooks
+from portal.webhooks.channel import url_rules
+from portal.webhooks.forms import EndpointForm
+
+bp = Blueprint("webhooks", __name__, url_prefix="/admin/settings/webhooks")
+
+
+@bp.before_request
+@login_required
+def _admins_only() -> None:
+    require(may_manage_settings(current_user))
+
+
+def _rules() -> webhooks.UrlRules:
+    require_https, allow_private = url_rules(current_app)
+    return webhooks.UrlRules(require_https=require_https, allow_private=allow_private)
+
+
+@bp.route("", methods=["GET", "POST"])
+def index() -> ResponseReturnValue:
+    session = get_session()
+    form = EndpointForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            endpoint, secret = webhooks.create_endpoint(
+                session, current_user, url=form.url.data or "",
+                event_types=form.event_types.data or [], description=form.description.data or "",
+                rules=_rules(), now=utcnow(),
+            )
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            attach_error(form, error)
+            status = error.status
+        else:
+            # Shown once, in this response only: never stored in the clear or in a cookie.
+            return render_template("webhooks/endpoint.html", endpoint=endpoint, secret=secret,
+                                   deliveries=[])
+    return render_template("webhooks/index.html", form=form,
+                           endpoints=webhooks.list_endpoints(session, current_user)), status
+
+
+def _endpoint(public_id: str) -> WebhookEndpoint:
+    return webhooks.get_endpoint(get_session(), current_user, public_id)
+
+
+@bp.route("/<public_id>")
+def show(public_id: str) -> ResponseReturnValue:
+    endpoint = _endpoint(public_id)
+    deliveries = webhooks.recent_deliveries(get_session(), endpoint)
+    return render("webhooks/endpoint.html", "webhooks/_deliveries.html", endpoint=endpoint,
+                  deliveries=deliveries, secret=None)
+
+
+@bp.route("/<public_id>/test", methods=["POST"])
+def send_test(public_id: str) -> ResponseReturnValue:
+    session = get_session()
+    webhooks.send_test_event(session, current_user, _endpoint(public_id), utcnow())
+    session.commit()
+    flash("Test event queued. Its delivery appears below within seconds.", "success")
+    return redirect(url_for("webhooks.show", public_id=public_id))
+
+
+@bp.route("/<public_id>/roll-secret", methods=["POST"])
+def roll_secret(public_id: str) -> ResponseReturnValue:
+    session = get_session()
+    endpoint = _endpoint(public_id)
+    secret = webhooks.roll_secret(session, current_user, endpoint, utcnow())
+    session.commit()
+    return render_template("webhooks/endpoint.html", endpoint=endpoint, secret=secret,
+                           deliveries=webhooks.recent_deliveries(session, endpoint))
+
+
+@bp.route("/<public_id>/enabled", methods=["POST"])
+def set_enabled(public_id: str) -> ResponseReturnValue:
+    session = get_session()
+    enabled = request.form.get("enabled") == "1"
+    webhooks.set_enabled(session, current_user, _endpoint(public_id), enabled, utcnow())
+    session.commit()
+    flash("Endpoint enabled." if enabled else "Endpoint disabled.", "success")
+    return redirect(url_for("webhooks.show", public_id=public_id))
+
+
+@bp.route("/<public_id>/deliveries/<int:item_id>/retry", methods=["POST"])
+def retry(public_id: str, item_id: int) -> ResponseReturnValue:
+    session = get_session()
+    try:
+        webhooks.retry_delivery(session, current_user, _endpoint(public_id), item_id, utcnow())
+        session.commit()
+        flash("Delivery queued again.", "success")
+    except DomainError as error:
+        session.rollback()
+        flash(error.message, "error")
+    return redirect(url_for("webhooks.show", public_id=public_id))

@@ -188,7 +188,9 @@ def send_invitation(
     last_name = _clean_text(last_name, MAX_PART_NAME, "last_name", "A last name")
     full_name = _clean_text(
         full_name or " ".join(p for p in (first_name, last_name) if p),
-        MAX_NAME, "full_name", "A name",
+        MAX_NAME,
+        "full_name",
+        "A name",
     )
     message = _clean_text(message, MAX_MESSAGE, "message", "The personal message")
     if template_id is not None:
@@ -212,12 +214,14 @@ def send_invitation(
         elif pending.inviter_id == actor.id and now - pending.sent_at < DOUBLE_SUBMIT_WINDOW:
             return Sent(pending, created=False)
         else:
-            raise DuplicatePending(
-                f"{email} already has a pending invitation, sent {fmt_when(pending.sent_at)}. "
-                "Resend it instead of creating another.",
-                field="email",
-                invitation=pending,
-            )
+            if may_manage_invitation(actor, pending):
+                message = (
+                    f"{email} already has a pending invitation, sent "
+                    f"{fmt_when(pending.sent_at)}. Resend it instead of creating another."
+                )
+            else:  # someone else's: say no more than needed
+                message = f"{email} has already been invited by another member."
+            raise DuplicatePending(message, field="email", invitation=pending)
     _check_daily_limits(
         session, actor.organization_id, email, actor, settings.daily_limit_per_member, now
     )

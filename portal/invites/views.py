@@ -17,7 +17,7 @@ from portal.invites import queries
 from portal.invites import service as invites
 from portal.invites.forms import InviteForm
 from portal.main.views import current_org
-from portal.policy import may_send_invitations, require
+from portal.policy import may_manage_invitation, may_send_invitations, require
 
 bp = Blueprint("invites", __name__, url_prefix="/invites")
 
@@ -109,7 +109,9 @@ def send() -> ResponseReturnValue:
             session.rollback()
             _attach_error(form, error)
             if isinstance(error, DuplicatePending):
-                duplicate = error.details["invitation"]
+                # Offer Resend only to someone who may resend that invitation.
+                pending = error.details["invitation"]
+                duplicate = pending if may_manage_invitation(current_user, pending) else None
             status = error.status
         else:
             notice = f"Invitation sent to {sent.invitation.email}."
@@ -165,6 +167,10 @@ def act(public_id: str, action: str) -> ResponseReturnValue:
         )
         category, status = "success", 200
     if wants_partial():
+        if request.form.get("from") == "send-form":
+            # The offer came from the send form's refusal: clear that too.
+            return render_template("invites/_send_success.html", form=InviteForm(formdata=None),
+                                   **lists_context(notice)), status
         return render_template("invites/_lists.html", **lists_context(notice)), status
     flash(notice, category)
     return redirect(url_for("invites.dashboard"))

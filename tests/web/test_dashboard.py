@@ -97,7 +97,35 @@ def test_refusals_are_shown_next_to_the_field_and_nothing_is_written(
     assert session.exec(select(OutboxItem)).all() == []
 
 
-def test_a_pending_address_is_refused_with_an_offer_to_resend(client, session, org, unit, member):
+def test_your_own_pending_address_is_refused_with_an_offer_to_resend(signed_in, session,
+                                                                      member):
+    invites.send_invitation(session, member, email="guest@example.org",
+                            now=utcnow() - timedelta(hours=1))
+    session.commit()
+    response = post_invite(signed_in, HX)
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "already has a pending invitation" in page
+    assert "Resend the pending invitation" in page
+    assert len(session.exec(select(Invitation)).all()) == 1
+
+
+def test_the_resend_offer_answers_with_a_cleared_form(signed_in, session, member):
+    invitation = invites.send_invitation(session, member, email="guest@example.org",
+                                         now=utcnow() - timedelta(hours=1)).invitation
+    session.commit()
+    response = signed_in.post(f"/invites/{invitation.public_id}/resend", headers=HX,
+                              data={"csrf_token": csrf_token(signed_in, "/invites"),
+                                    "from": "send-form"})
+    page = response.get_data(as_text=True)
+    assert page.lstrip().startswith('<section id="send-invitation"')
+    assert "Invitation resent to guest@example.org" in page
+    assert "Resend the pending invitation" not in page
+    assert 'hx-swap-oob="true"' in page
+
+
+def test_someone_elses_pending_address_is_refused_without_details(client, session, org, unit,
+                                                                  member):
     invites.send_invitation(session, member, email="guest@example.org", now=utcnow())
     session.commit()
     other = make_member(session, org, Role.USER, unit=unit)
@@ -105,8 +133,8 @@ def test_a_pending_address_is_refused_with_an_offer_to_resend(client, session, o
     response = post_invite(client, HX)
     assert response.status_code == 409
     page = response.get_data(as_text=True)
-    assert "already has a pending invitation" in page
-    assert "Resend the pending invitation" in page
+    assert "guest@example.org has already been invited by another member." in page
+    assert "Resend the pending invitation" not in page
 
 
 def test_an_existing_member_is_named(signed_in, session, org):

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 DEV_ENV := PORTAL_ENV=development
 
-.PHONY: run test test-postgres lint setup setup-dev assets chromium migrate demo worker clean
+.PHONY: run test test-postgres lint setup setup-dev assets chromium migrate demo clean bench-delivery
 
 run: setup assets migrate demo
 	$(DEV_ENV) PORTAL_CONFIG_EMBEDDED_WORKER=1 $(FLASK) run --host 127.0.0.1 --port 5000
@@ -53,3 +53,7 @@ demo: setup
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
+
+# Benchmarks (not tests): local receivers only; see bench/*.py for what each measures.
+bench-delivery: setup-dev
+	$(BIN)/python bench/delivery.py $(BENCH_ARGS)

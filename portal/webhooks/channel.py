@@ -28,6 +28,7 @@ def url_rules(app: Flask) -> tuple[bool, bool]:
 class WebhookChannel:
     def __init__(self, app: Flask) -> None:
         self.require_https, self.allow_private = url_rules(app)
+        self._checked: dict[str, float] = {}  # url -> until when its check holds
         self.client = httpx.Client(
             timeout=httpx.Timeout(app.config["WEBHOOK_TIMEOUT_SECONDS"]),
             follow_redirects=False,  # a redirect could lead anywhere, including inside
@@ -36,6 +37,15 @@ class WebhookChannel:
 
     def close(self) -> None:
         self.client.close()
+
+    def _check(self, url: str) -> None:
+        """Checked again at delivery, as DNS may have changed since the endpoint was saved;
+        remembered for a minute so a busy endpoint isn't resolved for every event."""
+        now = time.monotonic()
+        if self._checked.get(url, 0.0) > now:
+            return
+        check_url(url, require_https=self.require_https, allow_private=self.allow_private)
+        self._checked[url] = now + 60
 
     def send(self, session: Session, item: OutboxItem) -> int:
         """POST the event; returns the receiver's status, or raises DeliveryFailed."""

@@ -283,3 +283,23 @@ def test_https_is_required_outside_development(session, inviter):
         webhooks.create_endpoint(session, inviter, url="http://example.org/hook",
                                  event_types=["INVITE_LINKED"], description="", now=utcnow(),
                                  rules=webhooks.UrlRules(require_https=True, allow_private=False))
+
+
+def test_the_readme_recipe_verifies_a_real_delivery(app, session, receiver, inviter):
+    """The receiver-side example in the README, run as written, against a real call."""
+    import re
+
+    from portal.config import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    recipe = next(block for block in re.findall(r"```python\n(.*?)```", readme, re.S)
+                  if "def verify" in block)
+    namespace: dict = {}
+    exec(compile(recipe, "README.md", "exec"), namespace)  # noqa: S102  (our own document)
+    created, secret = endpoint(session, inviter, receiver)
+    webhooks.send_test_event(session, inviter, created, utcnow())
+    session.commit()
+    Worker(app).run_once()
+    call = receiver.received[0]
+    assert namespace["verify"](secret, call.headers[HEADER], call.body)
+    assert not namespace["verify"](secret, call.headers[HEADER], call.body + b" ")

@@ -76,16 +76,21 @@ def prepare(url: str):
         admin = make_engine(url)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"}
-                                              ).render_as_string(hide_password=False)
+        url = (
+            make_url(url)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
 
         def cleanup() -> None:
             with admin.begin() as conn:
                 conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
             admin.dispose()
     else:
+
         def cleanup() -> None:
             pass
+
     engine = make_engine(url)
     upgrade(engine)
     return url, engine, cleanup
@@ -99,8 +104,9 @@ def queue_emails(engine, member_id: int, count: int) -> None:
         member = session.get(Member, member_id)
         now = utcnow()
         for n in range(count):
-            invites.send_invitation(session, member, email=f"b{uuid.uuid4().hex[:10]}{n}@example.org",
-                                    now=now)
+            invites.send_invitation(
+                session, member, email=f"b{uuid.uuid4().hex[:10]}{n}@example.org", now=now
+            )
         session.commit()
 
 
@@ -113,16 +119,25 @@ def queue_webhooks(engine, org_id: int, count: int) -> None:
 
 
 def run_phase(url: str, engine, kind: str, total: int, workers: int, env: dict) -> float:
-    procs = [subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "portal", "worker"],
-                              cwd=ROOT, env={**env, "DATABASE_URL": url},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-             for _ in range(workers)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "app", "portal", "worker"],
+            cwd=ROOT,
+            env={**env, "DATABASE_URL": url},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
     start = time.perf_counter()
     try:
         with Session(engine) as session:
             while True:
-                done = session.exec(select(func.count()).select_from(OutboxItem).where(
-                    OutboxItem.kind == kind, OutboxItem.status == "sent")).one()
+                done = session.exec(
+                    select(func.count())
+                    .select_from(OutboxItem)
+                    .where(OutboxItem.kind == kind, OutboxItem.status == "sent")
+                ).one()
                 session.rollback()
                 if done >= total:
                     break
@@ -139,8 +154,12 @@ def run_phase(url: str, engine, kind: str, total: int, workers: int, env: dict) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get(
-        "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get(
+            "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+    )
     parser.add_argument("--emails", type=int, default=5000)
     parser.add_argument("--webhooks", type=int, default=5000)
     parser.add_argument("--workers", default="1,2")
@@ -152,27 +171,46 @@ def main() -> None:
     controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
     controller.start()
     receiver = http_receiver(http_port)
-    env = {**os.environ, "PORTAL_ENV": "development", "SECRET_KEY": SECRET_KEY,
-           "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_port),
-           "PORTAL_BASE_URL": "http://portal.bench"}
-    print(f"database: {make_url(args.database_url).get_backend_name()}  "
-          f"e-mails: {args.emails}  webhook calls: {args.webhooks}  cores: {os.cpu_count()}")
+    env = {
+        **os.environ,
+        "PORTAL_ENV": "development",
+        "SECRET_KEY": SECRET_KEY,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "PORTAL_BASE_URL": "http://portal.bench",
+    }
+    print(
+        f"database: {make_url(args.database_url).get_backend_name()}  "
+        f"e-mails: {args.emails}  webhook calls: {args.webhooks}  cores: {os.cpu_count()}"
+    )
     print(f"{'workers':>7}  {'e-mails/s':>10}  {'webhooks/s':>10}")
     try:
         for workers in [int(w) for w in args.workers.split(",")]:
             url, engine, cleanup = prepare(args.database_url)
             try:
                 with Session(engine) as session:
-                    org = orgs.create_organization(session, "Bench Club", slug="bench",
-                                                   now=utcnow())
-                    member = orgs.create_member(session, org, email="bench@example.org",
-                                                full_name="Bench", password=None,
-                                                role=Role.ADMIN_TENANT, now=utcnow())
+                    org = orgs.create_organization(
+                        session, "Bench Club", slug="bench", now=utcnow()
+                    )
+                    member = orgs.create_member(
+                        session,
+                        org,
+                        email="bench@example.org",
+                        full_name="Bench",
+                        password=None,
+                        role=Role.ADMIN_TENANT,
+                        now=utcnow(),
+                    )
                     orgs.settings_for(session, org.id).daily_limit_per_member = 10**6
                     webhooks.create_endpoint(
-                        session, member, url=f"http://127.0.0.1:{http_port}/hook",
-                        event_types=["INVITE_REVOKED"], description="bench", now=utcnow(),
-                        rules=webhooks.UrlRules(require_https=False, allow_private=True))
+                        session,
+                        member,
+                        url=f"http://127.0.0.1:{http_port}/hook",
+                        event_types=["INVITE_REVOKED"],
+                        description="bench",
+                        now=utcnow(),
+                        rules=webhooks.UrlRules(require_https=False, allow_private=True),
+                    )
                     session.commit()
                     org_id, member_id = org.id, member.id
                 queue_emails(engine, member_id, args.emails)

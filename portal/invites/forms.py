@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField, TextAreaField
+from wtforms import EmailField, SelectField, StringField, TextAreaField
 
 from portal.invites.service import MAX_MESSAGE, MAX_NAME
 
@@ -11,3 +11,6 @@ class InviteForm(FlaskForm):
     email = EmailField("Email")
     full_name = StringField("Full name", render_kw={"maxlength": MAX_NAME})
     message = TextAreaField("Personal message", render_kw={"maxlength": MAX_MESSAGE, "rows": 4})
+    # The e-mail's wording (a template's public id; "" = the default). Choices are set per
+    # request, and only for those who may pick (see invites.views._invite_form).
+    template_id = SelectField("Template", choices=[], default="", validate_choice=False)

@@ -11,7 +11,8 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.clock import utcnow
 from portal.db import get_session
-from portal.errors import DomainError, DuplicatePending
+from portal.email_templates import service as email_templates
+from portal.errors import DomainError, DuplicatePending, Invalid
 from portal.htmx import render, wants_partial
 from portal.invites import queries
 from portal.invites import service as invites
@@ -63,7 +64,7 @@ def _require_may_invite() -> None:
 def dashboard() -> ResponseReturnValue:
     _require_may_invite()
     return render(
-        "invites/dashboard.html", "invites/_lists.html", form=InviteForm(), **lists_context()
+        "invites/dashboard.html", "invites/_lists.html", form=_invite_form(), **lists_context()
     )
 
 
@@ -88,7 +89,7 @@ def more(bucket: str) -> ResponseReturnValue:
 def send() -> ResponseReturnValue:
     _require_may_invite()
     session = get_session()
-    form = InviteForm()
+    form = _invite_form()
     duplicate = None
     if form.validate_on_submit():
         values = {
@@ -97,6 +98,7 @@ def send() -> ResponseReturnValue:
             "message": form.message.data or "",
         }
         try:
+            values["template_id"] = _chosen_template_id(form)
             try:
                 sent = invites.send_invitation(session, current_user, now=utcnow(), **values)
                 session.commit()
@@ -120,7 +122,7 @@ def send() -> ResponseReturnValue:
                 return redirect(url_for("invites.dashboard"))
             return render_template(
                 "invites/_send_success.html",
-                form=InviteForm(formdata=None),
+                form=_invite_form(formdata=None),
                 **lists_context(notice),
             )
     else:
@@ -130,6 +132,31 @@ def send() -> ResponseReturnValue:
     return render_template(
         "invites/dashboard.html", form=form, duplicate=duplicate, **lists_context()
     ), status
+
+
+def _invite_form(**kwargs: Any) -> InviteForm:
+    """The send form; HR and admins also get the template select (when there are templates)."""
+    form = InviteForm(**kwargs)
+    if email_templates.may_pick_template(current_user):
+        templates = email_templates.list_templates(get_session(), current_user.organization_id)
+        if templates:
+            default = email_templates.pick_default(templates)
+            label = f"Default ({default.name})" if default else "Default (built-in e-mail)"
+            form.template_id.choices = [("", label)] + [(t.public_id, t.name) for t in templates]
+    return form
+
+
+def _chosen_template_id(form: InviteForm) -> int | None:
+    """The picked template's row id, or None for the default. Members who may not pick get
+    the default whatever was posted."""
+    if not form.template_id.choices or not form.template_id.data:
+        return None
+    template = email_templates.find(
+        get_session(), current_user.organization_id, form.template_id.data
+    )
+    if template is None:
+        raise Invalid("There is no such e-mail template. Pick another one.", field="template_id")
+    return template.id
 
 
 def _attach_error(form: InviteForm, error: DomainError) -> None:
@@ -169,8 +196,11 @@ def act(public_id: str, action: str) -> ResponseReturnValue:
     if wants_partial():
         if request.form.get("from") == "send-form":
             # The offer came from the send form's refusal: clear that too.
-            return render_template("invites/_send_success.html", form=InviteForm(formdata=None),
-                                   **lists_context(notice)), status
+            return render_template(
+                "invites/_send_success.html",
+                form=_invite_form(formdata=None),
+                **lists_context(notice),
+            ), status
         return render_template("invites/_lists.html", **lists_context(notice)), status
     flash(notice, category)
     return redirect(url_for("invites.dashboard"))

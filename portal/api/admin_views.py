@@ -1,0 +1,108 @@
+"""Settings → API tokens (ADMIN_TENANT only): list, create (shown once), revoke."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+from sqlmodel import select
+from wtforms.fields.choices import SelectChoice
+
+from portal.api import tokens
+from portal.api.forms import TokenForm
+from portal.clock import utcnow
+from portal.db import get_session
+from portal.errors import DomainError
+from portal.models import Member
+from portal.policy import may_manage_settings, require
+from portal.roles import MemberStatus
+
+bp = Blueprint("api_tokens", __name__, url_prefix="/admin/settings/api-tokens")
+
+
+@bp.before_request
+@login_required
+def _admins_only() -> None:
+    require(may_manage_settings(current_user))
+
+
+def _form(blank: bool = False) -> TokenForm:
+    """The form, with the organisation's active members to choose the owner from."""
+    form = TokenForm(formdata=None) if blank else TokenForm()
+    members = (
+        get_session()
+        .exec(
+            select(Member.public_id, Member.full_name, Member.email)
+            .where(
+                Member.organization_id == current_user.organization_id,
+                Member.status == MemberStatus.ACTIVE.value,
+            )
+            .order_by(Member.full_name)
+        )
+        .all()
+    )
+    form.owner.choices = [SelectChoice(pid, f"{name} ({email})") for pid, name, email in members]
+    if form.owner.data is None:
+        form.owner.data = current_user.public_id
+    return form
+
+
+def _page(form: TokenForm, status: int = 200, created: tokens.Created | None = None):
+    listed = tokens.list_tokens(get_session(), current_user)
+    return render_template(
+        "api/tokens.html", form=form, tokens=listed, created=created, now=utcnow()
+    ), status
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    return _page(_form())
+
+
+@bp.post("")
+def create() -> ResponseReturnValue:
+    session = get_session()
+    form = _form()
+    if not form.validate_on_submit():
+        return _page(form, 422 if form.errors else 400)
+    try:
+        created = tokens.create_token(
+            session,
+            current_user,
+            name=form.name.data or "",
+            owner_public_id=form.owner.data or "",
+            scopes=list(form.scopes.data or []),
+            expires_on=form.expires_on.data,
+            now=utcnow(),
+        )
+        session.commit()
+    except DomainError as error:
+        session.rollback()
+        field = getattr(form, error.field, None) if error.field else None
+        if field is not None:
+            field.errors = [*field.errors, error.message]
+        else:
+            form.form_errors.append(error.message)
+        return _page(form, error.status)
+    # Shown on this response only (no redirect, no flash): the secret is never stored, so it
+    # must not wait in a cookie, and the page must not be kept in a cache either.
+    body, status = _page(_form(blank=True), created=created)
+    response = make_response(body, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<token_id>/revoke")
+def confirm_revoke(token_id: str) -> ResponseReturnValue:
+    token = tokens.get_token(get_session(), current_user, token_id)
+    return render_template("api/revoke_token.html", token=token)
+
+
+@bp.post("/<token_id>/revoke")
+def revoke(token_id: str) -> ResponseReturnValue:
+    session = get_session()
+    token = tokens.get_token(session, current_user, token_id)
+    tokens.revoke_token(session, current_user, token, utcnow())
+    session.commit()
+    flash(f"The token “{token.name}” was revoked. Requests with it are now refused.", "success")
+    return redirect(url_for("api_tokens.index"))

@@ -1,0 +1,22 @@
+"""Settings → API tokens: the creation form."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+
+from portal.api.tokens import MAX_NAME, SCOPES
+
+
+class TokenForm(FlaskForm):
+    # Rules live in the service (portal.api.tokens); the form only carries the values.
+    name = StringField("Name", render_kw={"maxlength": MAX_NAME})
+    owner = SelectField("Owner", validate_choice=False)
+    scopes = SelectMultipleField(
+        "Scopes",
+        choices=[SelectChoice(name, meaning) for name, meaning in SCOPES.items()],
+        validate_choice=False,
+    )
+    expires_on = DateField("Expires on (optional)", validators=[Optional()], format="%Y-%m-%d")

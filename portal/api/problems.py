@@ -1,0 +1,156 @@
+"""Errors as RFC 9457 problem details (application/problem+json), in one place for the API.
+
+Every refusal carries a stable `code` (the DomainError's), the same `detail` a web form would
+show, and for field errors an `errors` list naming the API's own field names.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from flask import Response, current_app, json
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+
+from portal.errors import DomainError, DuplicatePending, Invalid
+from portal.extensions import limiter
+
+MEDIA_TYPE = "application/problem+json"
+REALM = 'realm="Member Portal API"'
+
+# Services name fields as the web forms do; the API's JSON uses camelCase.
+API_FIELD_NAMES = {
+    "full_name": "fullName",
+    "first_name": "firstName",
+    "last_name": "lastName",
+    "template_id": "templateId",
+    "inviter_id": "inviterId",
+    "invite_id": "inviteId",
+}
+
+# Codes for errors that aren't DomainErrors (framework refusals), by HTTP status.
+HTTP_CODES = {
+    400: ("bad_request", "Bad request"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    413: ("too_large", "Request too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    429: ("rate_limited", "Too many requests"),
+    500: ("server_error", "Something broke"),
+}
+
+
+class FieldErrors(Invalid):
+    """Several field errors at once (request validation before any service runs)."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__(errors[0][1], field=errors[0][0])
+        self.errors = errors
+
+
+class BadRequest(DomainError):
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
+def api_field(name: str) -> str:
+    return API_FIELD_NAMES.get(name, name)
+
+
+def type_uri(code: str) -> str:
+    """Each code is explained on the docs page, so a problem's `type` leads to its meaning."""
+    return f"{current_app.config['PORTAL_BASE_URL']}/api/docs#problem-{code}"
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[tuple[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": type_uri(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = [{"field": api_field(f), "message": m} for f, m in errors]
+    body.update(extensions)
+    response = current_app.response_class(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
+    response.headers.update(headers or {})
+    return response
+
+
+def from_domain(error: DomainError) -> Response:
+    if isinstance(error, FieldErrors):
+        errors = error.errors
+    else:
+        errors = [(error.field, error.message)] if error.field else None
+    extensions: dict[str, Any] = {}
+    if isinstance(error, DuplicatePending) and "invitation" in error.details:
+        # The invitation to resend instead: the web form offers that button.
+        extensions["inviteId"] = error.details["invitation"].public_id
+    headers: dict[str, str] = {}
+    if error.status == 401:
+        # RFC 6750: say how to authenticate, and why this attempt failed.
+        headers["WWW-Authenticate"] = (
+            f"Bearer {REALM}"
+            if error.code == "unauthorized"
+            else f'Bearer {REALM}, error="invalid_token"'
+        )
+    if error.code == "insufficient_scope":
+        headers["WWW-Authenticate"] = (
+            f'Bearer {REALM}, error="insufficient_scope", scope="{error.details["scope"]}"'
+        )
+    return problem(
+        error.status,
+        error.code,
+        error.title,
+        error.message,
+        errors=errors,
+        headers=headers,
+        **extensions,
+    )
+
+
+def from_http(error: HTTPException) -> Response:
+    status = error.code or 500
+    code, title = HTTP_CODES.get(status, ("error", error.name))
+    detail = {
+        400: "The request could not be read. Send a JSON object with Content-Type: "
+        "application/json.",
+        404: "There is nothing at this address. The operations are listed at /api/docs.",
+        413: "The request body is larger than the portal accepts.",
+        500: "The portal couldn't finish this request. Nothing was changed; please retry.",
+    }.get(status, error.description or title)
+    headers = {}
+    if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        headers["Allow"] = ", ".join(error.valid_methods)
+        detail = f"This address accepts {', '.join(error.valid_methods)} only."
+    return problem(status, code, title, detail, headers=headers)
+
+
+def rate_limited() -> Response:
+    current = limiter.current_limit
+    wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
+    return problem(
+        429,
+        "rate_limited",
+        "Too many requests",
+        f"This token has made too many requests. Try again in {wait} seconds.",
+        headers={"Retry-After": str(wait)},
+    )

@@ -1,0 +1,106 @@
+"""What the API adds to the invitation services: acting for a token, public ids, org checks.
+
+The rules themselves (who may invite, limits, the lifecycle) stay in portal.invites.service;
+this module only decides *who* acts and translates the API's public ids. Plain functions
+over a session: no Flask, no commit.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from portal.api.tokens import Authenticated
+from portal.errors import Invalid, InvalidInvite, NotFound
+from portal.models import EmailTemplate, Invitation, Member, RetiredSecret
+from portal.policy import may_manage_invitation
+
+ON_BEHALF = "invite-on-behalf"
+
+
+def acting_inviter(session: Session, auth: Authenticated, inviter_public_id: str | None) -> Member:
+    """Who sends: the token's owner, or (with invite-on-behalf) another member of its org."""
+    owner = auth.owner
+    if not inviter_public_id or inviter_public_id == owner.public_id:
+        return owner
+    auth.require(ON_BEHALF)
+    inviter = session.exec(
+        select(Member).where(
+            Member.public_id == inviter_public_id,
+            Member.organization_id == auth.token.organization_id,
+        )
+    ).first()
+    if inviter is None:
+        raise Invalid("There is no member with this id in your organisation.", field="inviter_id")
+    return inviter
+
+
+def template_id(
+    session: Session, organization_id: int, template_public_id: str | None
+) -> int | None:
+    """The internal id of one of the organisation's e-mail templates (`tpl-…`)."""
+    if not template_public_id:
+        return None
+    found = session.exec(
+        select(EmailTemplate.id).where(
+            EmailTemplate.public_id == template_public_id,
+            EmailTemplate.organization_id == organization_id,
+        )
+    ).first()
+    if found is None:
+        # The same words send_invitation uses for a template of another organisation.
+        raise Invalid("There is no such e-mail template.", field="template_id")
+    return found
+
+
+def invitation_in_org(session: Session, organization_id: int, invite_public_id: str) -> Invitation:
+    invitation = session.exec(
+        select(Invitation).where(
+            Invitation.public_id == invite_public_id,
+            Invitation.organization_id == organization_id,
+        )
+    ).first()
+    if invitation is None:
+        raise NotFound("There is no invitation with this id in your organisation.")
+    return invitation
+
+
+def managing_actor(session: Session, auth: Authenticated, invitation: Invitation) -> Member:
+    """Who resends or revokes: the owner, when the policy lets them; otherwise, for a token
+    that may act on behalf of members, the invitation's own inviter. The service then
+    applies the usual rules to whoever acts."""
+    if may_manage_invitation(auth.owner, invitation) or not auth.has(ON_BEHALF):
+        return auth.owner
+    inviter = session.get(Member, invitation.inviter_id)
+    if inviter is not None and inviter.organization_id == auth.token.organization_id:
+        return inviter
+    return auth.owner
+
+
+def check_link_organisation(session: Session, organization_id: int, secret_digest: str) -> None:
+    """A token joins people to its own organisation only: another organisation's link reads
+    as an unknown one (the same words the join page uses)."""
+    owner_org = session.exec(
+        select(Invitation.organization_id).where(Invitation.secret_digest == secret_digest)
+    ).first()
+    if owner_org is None:
+        owner_org = session.exec(
+            select(Invitation.organization_id)
+            .join(RetiredSecret, RetiredSecret.invitation_id == Invitation.id)
+            .where(RetiredSecret.digest == secret_digest)
+        ).first()
+    if owner_org is not None and owner_org != organization_id:
+        raise InvalidInvite(
+            "This invitation link isn't valid. Check that you copied the whole link from the "
+            "e-mail, or ask for a new invitation."
+        )
+
+
+def member_in_org(session: Session, organization_id: int, member_public_id: str) -> Member:
+    member = session.exec(
+        select(Member).where(
+            Member.public_id == member_public_id, Member.organization_id == organization_id
+        )
+    ).first()
+    if member is None:
+        raise NotFound("There is no member with this id in your organisation.")
+    return member

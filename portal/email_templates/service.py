@@ -1,0 +1,263 @@
+"""Organisations' own invitation e-mails: list, create, edit, duplicate, delete, the default.
+
+Plain functions over a session: no Flask, no commit. Changing templates is for those who
+may manage settings; reading them (to pick one when sending) is for any member.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from portal.email_templates import sandbox
+from portal.errors import Invalid, NotFound
+from portal.models import EmailTemplate, Invitation, Member
+from portal.policy import may_manage_settings, require
+from portal.roles import Role
+
+MAX_NAME = 120
+MAX_SUBJECT = 300
+MAX_BODY = 20000
+# An organisation's templates are few; the list is capped rather than paginated.
+MAX_TEMPLATES = 200
+
+# What "New template" starts from: the built-in e-mail's wording, as placeholders.
+STARTER_SUBJECT = "{{ inviter_name }} invited you to join {{ organization_name }}"
+STARTER_BODY = """\
+Hello {{ invitee_name | default("there") }},
+
+{{ inviter_name }} invited you to join {{ organization_name }}.
+{% if personal_message %}
+
+{{ personal_message }}
+{% endif %}
+{% if organization_description %}
+
+{{ organization_description }}
+{% endif %}
+
+We look forward to welcoming you.
+"""
+
+
+@dataclass(frozen=True)
+class TemplateInput:
+    name: str
+    subject: str
+    body: str
+
+
+def may_pick_template(actor: Member) -> bool:
+    """HR and admins choose the wording of each invitation; members get the default.
+    (Belongs with the other rules in portal.policy; kept here until that module takes it.)"""
+    return actor.role_enum is not Role.USER
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def list_templates(session: Session, organization_id: int) -> Sequence[EmailTemplate]:
+    return session.exec(
+        select(EmailTemplate)
+        .where(EmailTemplate.organization_id == organization_id)
+        .order_by(EmailTemplate.name, EmailTemplate.id)
+        .limit(MAX_TEMPLATES)
+    ).all()
+
+
+def find(session: Session, organization_id: int, public_id: str) -> EmailTemplate | None:
+    """A template of this organisation by its public id; another organisation's is None."""
+    return session.exec(
+        select(EmailTemplate).where(
+            EmailTemplate.public_id == public_id,
+            EmailTemplate.organization_id == organization_id,
+        )
+    ).first()
+
+
+def get(session: Session, actor: Member, public_id: str) -> EmailTemplate:
+    template = find(session, actor.organization_id, public_id)
+    if template is None:
+        raise NotFound("There is no such e-mail template. It may have been deleted.")
+    return template
+
+
+def pick_default(templates: Sequence[EmailTemplate]) -> EmailTemplate | None:
+    """The default among `templates`. There is at most one, but should a race ever leave
+    two, the most recently chosen wins, here and in default_template alike."""
+    defaults = [t for t in templates if t.is_default]
+    return max(defaults, key=lambda t: (t.updated_at, t.id or 0), default=None)
+
+
+def default_template(session: Session, organization_id: int) -> EmailTemplate | None:
+    return session.exec(
+        select(EmailTemplate)
+        .where(EmailTemplate.organization_id == organization_id, EmailTemplate.is_default)
+        .order_by(col(EmailTemplate.updated_at).desc(), col(EmailTemplate.id).desc())
+        .limit(1)
+    ).first()
+
+
+def template_for(session: Session, invitation: Invitation) -> EmailTemplate | None:
+    """The wording an invitation is sent with: its own template, else the organisation's
+    default, else None (the built-in e-mail)."""
+    if invitation.template_id is not None:
+        template = session.get(EmailTemplate, invitation.template_id)
+        if template is not None and template.organization_id == invitation.organization_id:
+            return template
+    return default_template(session, invitation.organization_id)
+
+
+# --- changing -----------------------------------------------------------------------------
+
+
+def _validate(
+    session: Session, organization_id: int, values: TemplateInput, exclude_id: int | None
+) -> TemplateInput:
+    """Refuse everything wrong at once: Invalid carries `problems` (field → messages)."""
+    name, subject, body = values.name.strip(), values.subject.strip(), values.body.strip()
+    problems: dict[str, list[str]] = {}
+    if not name:
+        problems["name"] = ["Give the template a name."]
+    elif len(name) > MAX_NAME:
+        problems["name"] = [f"At most {MAX_NAME} characters."]
+    elif _name_taken(session, organization_id, name, exclude_id):
+        problems["name"] = [f"There is already a template named “{name}”."]
+    problems.update(content_problems(subject, body))
+    if problems:
+        field, messages = next(iter(problems.items()))
+        raise Invalid(messages[0], field=field, problems=problems)
+    return TemplateInput(name=name, subject=subject, body=body)
+
+
+def content_problems(subject: str, body: str) -> dict[str, list[str]]:
+    """What is wrong with a subject and body (field → messages); empty when they can be used.
+    Saving and the live preview both ask here."""
+    subject, body = subject.strip(), body.strip()
+    problems: dict[str, list[str]] = {}
+    if not subject:
+        problems["subject"] = ["Write a subject."]
+    elif len(subject) > MAX_SUBJECT:
+        problems["subject"] = [f"At most {MAX_SUBJECT} characters."]
+    elif "\n" in subject or "\r" in subject:
+        problems["subject"] = ["The subject must be a single line."]
+    elif found := sandbox.check(subject, subject=True):
+        # The subject is one line: its line number would say nothing.
+        problems["subject"] = [_sentence(p.message) for p in found]
+    if not body:
+        problems["body"] = ["Write the message."]
+    elif len(body) > MAX_BODY:
+        problems["body"] = [f"At most {MAX_BODY:,} characters."]
+    elif found := sandbox.check(body):
+        problems["body"] = [str(p) for p in found]
+    return problems
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:]
+
+
+def _name_taken(session: Session, organization_id: int, name: str, exclude_id: int | None) -> bool:
+    query = select(EmailTemplate.id).where(
+        EmailTemplate.organization_id == organization_id,
+        func.lower(EmailTemplate.name) == name.lower(),
+    )
+    if exclude_id is not None:
+        query = query.where(EmailTemplate.id != exclude_id)
+    return session.exec(query.limit(1)).first() is not None
+
+
+def create(session: Session, actor: Member, values: TemplateInput, now: datetime) -> EmailTemplate:
+    require(may_manage_settings(actor))
+    clean = _validate(session, actor.organization_id, values, exclude_id=None)
+    template = EmailTemplate(
+        organization_id=actor.organization_id,
+        name=clean.name,
+        subject=clean.subject,
+        body=clean.body,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(template)
+    session.flush()
+    return template
+
+
+def update_template(
+    session: Session, actor: Member, template: EmailTemplate, values: TemplateInput, now: datetime
+) -> EmailTemplate:
+    require(may_manage_settings(actor))
+    _same_org(actor, template)
+    clean = _validate(session, actor.organization_id, values, exclude_id=template.id)
+    template.name, template.subject, template.body = clean.name, clean.subject, clean.body
+    template.updated_at = now
+    session.add(template)
+    return template
+
+
+def duplicate(
+    session: Session, actor: Member, template: EmailTemplate, now: datetime
+) -> EmailTemplate:
+    """A copy to edit (never the default), named "Copy of …" with a number if taken."""
+    require(may_manage_settings(actor))
+    _same_org(actor, template)
+    base = f"Copy of {template.name}"[:MAX_NAME]
+    name, n = base, 1
+    while _name_taken(session, actor.organization_id, name, exclude_id=None):
+        n += 1
+        suffix = f" ({n})"
+        name = base[: MAX_NAME - len(suffix)] + suffix
+    copy = EmailTemplate(
+        organization_id=actor.organization_id,
+        name=name,
+        subject=template.subject,
+        body=template.body,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(copy)
+    session.flush()
+    return copy
+
+
+def delete(session: Session, actor: Member, template: EmailTemplate) -> None:
+    """Invitations that named it fall back to the default wording (their e-mails, resends
+    included, are rendered when delivered); if it was the default, the built-in one is."""
+    require(may_manage_settings(actor))
+    _same_org(actor, template)
+    session.execute(
+        update(Invitation).where(Invitation.template_id == template.id).values(template_id=None)
+    )
+    session.delete(template)
+    session.flush()
+
+
+def set_default(
+    session: Session, actor: Member, template: EmailTemplate | None, now: datetime
+) -> None:
+    """Make `template` the organisation's default, or none (the built-in e-mail)."""
+    require(may_manage_settings(actor))
+    if template is not None:
+        _same_org(actor, template)
+    target = template.id if template is not None else -1
+    # One statement flips every row of the organisation, so at most one default survives
+    # two admins choosing at once (the later UPDATE waits for the earlier one's row locks).
+    session.execute(
+        update(EmailTemplate)
+        .where(EmailTemplate.organization_id == actor.organization_id)
+        .values(is_default=EmailTemplate.id == target)
+    )
+    if template is not None:
+        session.execute(
+            update(EmailTemplate).where(EmailTemplate.id == template.id).values(updated_at=now)
+        )
+        session.refresh(template)
+
+
+def _same_org(actor: Member, template: EmailTemplate) -> None:
+    if template.organization_id != actor.organization_id:
+        raise NotFound("There is no such e-mail template.")

@@ -1,0 +1,201 @@
+"""Settings → E-mail templates (ADMIN_TENANT only): the list, the editor with its live
+preview, and the buttons that duplicate, delete and choose the default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from portal.clock import utcnow
+from portal.db import get_session
+from portal.email_templates import service
+from portal.email_templates.forms import TemplateForm
+from portal.email_templates.preview import SAMPLE_INVITEE, render_preview
+from portal.email_templates.sandbox import FILTERS
+from portal.errors import DomainError
+from portal.models import EmailTemplate, Organization
+from portal.orgs.service import settings_for
+from portal.policy import may_manage_settings, require
+
+bp = Blueprint("email_templates", __name__, url_prefix="/admin/settings/email-templates")
+
+FIELD_LABELS = {"name": "Name", "subject": "Subject", "body": "Message"}
+PLACEHOLDER_HELP = (
+    ("inviter_name", "the name of the member who sends the invitation"),
+    ("invitee_name", "the invited person's name, when the inviter gave one"),
+    ("organization_name", "your organisation's name"),
+    ("organization_description", "your organisation's description (Settings → Invitations)"),
+    ("personal_message", "the inviter's personal message, if they wrote one"),
+    ("join_url", "the link to join (the Join button is added below your text anyway)"),
+    ("expires_on", "the date the invitation expires, such as 14 March 2026"),
+)
+
+
+@bp.before_request
+@login_required
+def _admins_only() -> None:
+    require(may_manage_settings(current_user))
+
+
+@bp.route("")
+def index() -> ResponseReturnValue:
+    templates = service.list_templates(get_session(), current_user.organization_id)
+    return render_template(
+        "email_templates/index.html", templates=templates, default=service.pick_default(templates)
+    )
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def create() -> ResponseReturnValue:
+    form = TemplateForm(data={"subject": service.STARTER_SUBJECT, "body": service.STARTER_BODY})
+    status = 200
+    if _wants_save(form):
+        session = get_session()
+        try:
+            template = service.create(session, current_user, _values(form), utcnow())
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            status = _attach_error(form, error)
+        else:
+            flash(f"Template “{template.name}” created.", "success")
+            return redirect(url_for("email_templates.index"))
+    return _editor(form, None, status)
+
+
+@bp.route("/<public_id>", methods=["GET", "POST"])
+def edit(public_id: str) -> ResponseReturnValue:
+    session = get_session()
+    template = service.get(session, current_user, public_id)
+    form = TemplateForm(obj=template)
+    status = 200
+    if _wants_save(form):
+        try:
+            service.update_template(session, current_user, template, _values(form), utcnow())
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            status = _attach_error(form, error)
+        else:
+            flash(f"Template “{template.name}” saved.", "success")
+            return redirect(url_for("email_templates.index"))
+    return _editor(form, template, status)
+
+
+@bp.route("/preview", methods=["POST"])
+def preview() -> ResponseReturnValue:
+    """The editor's live preview (htmx, as the admin types). Problems show instead of the
+    e-mail, with the same messages saving would give."""
+    form = TemplateForm()
+    return render_template("email_templates/_preview.html", **_preview_context(form))
+
+
+@bp.route("/<public_id>/duplicate", methods=["POST"])
+def duplicate(public_id: str) -> ResponseReturnValue:
+    session = get_session()
+    template = service.get(session, current_user, public_id)
+    copy = service.duplicate(session, current_user, template, utcnow())
+    session.commit()
+    flash(f"Copied “{template.name}” as “{copy.name}”.", "success")
+    return redirect(url_for("email_templates.edit", public_id=copy.public_id))
+
+
+@bp.route("/<public_id>/default", methods=["POST"])
+def make_default(public_id: str) -> ResponseReturnValue:
+    session = get_session()
+    template = service.get(session, current_user, public_id)
+    service.set_default(session, current_user, template, utcnow())
+    session.commit()
+    flash(f"Invitations now use “{template.name}” unless the sender picks another.", "success")
+    return redirect(url_for("email_templates.index"))
+
+
+@bp.route("/built-in/default", methods=["POST"])
+def use_builtin() -> ResponseReturnValue:
+    session = get_session()
+    service.set_default(session, current_user, None, utcnow())
+    session.commit()
+    flash("Invitations now use the built-in e-mail unless the sender picks a template.", "success")
+    return redirect(url_for("email_templates.index"))
+
+
+@bp.route("/<public_id>/delete", methods=["GET", "POST"])
+def delete(public_id: str) -> ResponseReturnValue:
+    """GET asks (a page of its own, so it works without JavaScript); POST deletes."""
+    session = get_session()
+    template = service.get(session, current_user, public_id)
+    if request.method == "GET":
+        return render_template("email_templates/confirm_delete.html", template=template)
+    name = template.name
+    service.delete(session, current_user, template)
+    session.commit()
+    flash(f"Template “{name}” deleted.", "success")
+    return redirect(url_for("email_templates.index"))
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _wants_save(form: TemplateForm) -> bool:
+    """A POST saves, except "Update preview" (the preview without JavaScript)."""
+    return form.validate_on_submit() and request.form.get("action") != "preview"
+
+
+def _values(form: TemplateForm) -> service.TemplateInput:
+    return service.TemplateInput(
+        name=form.name.data or "", subject=form.subject.data or "", body=form.body.data or ""
+    )
+
+
+def _attach_error(form: TemplateForm, error: DomainError) -> int:
+    """Show each problem next to its field (the service reports them all at once)."""
+    problems = error.details.get("problems")
+    if not isinstance(problems, dict):
+        problems = {error.field or "": [error.message]}
+    for name, messages in problems.items():
+        field = getattr(form, name, None) if name else None
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+        else:
+            form.form_errors.extend(messages)
+    return error.status
+
+
+def _preview_context(form: TemplateForm) -> dict[str, Any]:
+    subject, body = form.subject.data or "", form.body.data or ""
+    problems = service.content_problems(subject, body)
+    email = None
+    if not problems:
+        session = get_session()
+        org = session.get(Organization, current_user.organization_id)
+        assert org is not None
+        email = render_preview(
+            current_app.jinja_env,
+            org,
+            current_user,
+            subject,
+            body,
+            base_url=current_app.config["PORTAL_BASE_URL"],
+            expiry_days=settings_for(session, org.id).expiry_days,
+            now=utcnow(),
+        )
+    return {
+        "problems": problems,
+        "email": email,
+        "field_labels": FIELD_LABELS,
+        "sample_invitee": SAMPLE_INVITEE,
+    }
+
+
+def _editor(form: TemplateForm, template: EmailTemplate | None, status: int) -> ResponseReturnValue:
+    return render_template(
+        "email_templates/edit.html",
+        form=form,
+        template=template,
+        placeholders=PLACEHOLDER_HELP,
+        filters=FILTERS,
+        **_preview_context(form),
+    ), status

@@ -116,6 +116,7 @@ class Invitation(SQLModel, table=True):
     __table_args__ = (
         # One list query each: by organisation, by unit, by inviter (keyset on id).
         Index("ix_invitation_org_status_id", "organization_id", "status", "id"),
+        Index("ix_invitation_org_id", "organization_id", "id"),  # the API's list, any status
         Index("ix_invitation_unit_status_id", "organization_id", "unit_id", "status", "id"),
         Index("ix_invitation_inviter_status_id", "inviter_id", "status", "id"),
         # The expiry sweep.
@@ -241,7 +242,12 @@ class EmailTemplate(SQLModel, table=True):
     """An organisation's own wording for the invitation e-mail (sandboxed Jinja)."""
 
     __tablename__ = "email_template"
-    __table_args__ = (Index("ix_email_template_org_name", "organization_id", "name"),)
+    __table_args__ = (
+        Index("ix_email_template_org_name", "organization_id", "name"),
+        # At most one default per organisation, whatever races happen.
+        Index("uq_email_template_default", "organization_id", unique=True,
+              sqlite_where=text("is_default"), postgresql_where=text("is_default")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     public_id: str = Field(default_factory=lambda: public_id("tpl"), max_length=40, unique=True)

@@ -117,6 +117,13 @@ def may_manage_invitation(actor: Member, invitation: InviterOwned) -> Decision:
     return Decision(False, "Only the inviter, or HR and admins responsible for it, can do that.")
 
 
+def may_pick_template(actor: Member) -> Decision:
+    """HR and admins choose the wording of each invitation; members get the default."""
+    if actor.role_enum is Role.USER:
+        return Decision(False, "Members send invitations with the organisation's default e-mail.")
+    return ALLOWED
+
+
 def may_approve_adhesion(actor: Member, target: Scoped) -> Decision:
     if not (active := _active(actor)):
         return active

@@ -5,12 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask
-from markupsafe import Markup, escape
 
-
-def nl2br(value: str | None) -> Markup:
-    """Escape user text and keep its line breaks in HTML."""
-    return Markup("<br>\n").join(escape(line) for line in (value or "").splitlines())
+from portal.text import nl2br
 
 
 def when(moment: datetime | None) -> str:

@@ -7,8 +7,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import css_inline
 from jinja2 import Environment
-from premailer import Premailer
 from sqlmodel import Session
 
 from portal.email_templates import sandbox
@@ -26,17 +26,16 @@ class RenderedEmail:
     html: str
 
 
+# css-inline (Rust) rather than premailer: 25 µs instead of 5 ms an e-mail, which was most
+# of the worker's time per e-mail in bench/delivery.py.
+_INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
+
+
 def _render(env: Environment, name: str, to: str, subject: str, **context: Any) -> RenderedEmail:
     text = env.get_template(f"emails/{name}.txt").render(subject=subject, **context)
     html = env.get_template(f"emails/{name}.html").render(subject=subject, **context)
     # Mail clients ignore <style>; inline it. No network: logos stay remote links.
-    inlined = Premailer(
-        html,
-        allow_network=False,
-        cssutils_logging_level=logging.CRITICAL,
-        disable_validation=True,
-        keep_style_tags=False,
-    ).transform()
+    inlined = _INLINER.inline(html)
     return RenderedEmail(to=to, subject=subject, text=text, html=inlined)
 
 

@@ -21,7 +21,7 @@ from jinja2.filters import FILTERS as JINJA_FILTERS
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from portal.templating import nl2br
+from portal.text import nl2br
 
 PLACEHOLDERS = (
     "inviter_name",

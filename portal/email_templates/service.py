@@ -17,7 +17,6 @@ from portal.email_templates import sandbox
 from portal.errors import Invalid, NotFound
 from portal.models import EmailTemplate, Invitation, Member
 from portal.policy import may_manage_settings, require
-from portal.roles import Role
 
 MAX_NAME = 120
 MAX_SUBJECT = 300
@@ -49,12 +48,6 @@ class TemplateInput:
     name: str
     subject: str
     body: str
-
-
-def may_pick_template(actor: Member) -> bool:
-    """HR and admins choose the wording of each invitation; members get the default.
-    (Belongs with the other rules in portal.policy; kept here until that module takes it.)"""
-    return actor.role_enum is not Role.USER
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -243,17 +236,19 @@ def set_default(
     require(may_manage_settings(actor))
     if template is not None:
         _same_org(actor, template)
-    target = template.id if template is not None else -1
-    # One statement flips every row of the organisation, so at most one default survives
-    # two admins choosing at once (the later UPDATE waits for the earlier one's row locks).
+    # Clear, then set: the unique index on (organization_id) WHERE is_default is checked
+    # row by row, so flipping both rows in one UPDATE could trip over itself. Two admins
+    # choosing at once: the second UPDATE waits for the first one's row locks.
     session.execute(
         update(EmailTemplate)
-        .where(EmailTemplate.organization_id == actor.organization_id)
-        .values(is_default=EmailTemplate.id == target)
+        .where(EmailTemplate.organization_id == actor.organization_id, EmailTemplate.is_default)
+        .values(is_default=False)
     )
     if template is not None:
         session.execute(
-            update(EmailTemplate).where(EmailTemplate.id == template.id).values(updated_at=now)
+            update(EmailTemplate)
+            .where(EmailTemplate.id == template.id)
+            .values(is_default=True, updated_at=now)
         )
         session.refresh(template)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -13,12 +14,13 @@ from portal.clock import utcnow
 from portal.db import get_session
 from portal.email_templates import service as email_templates
 from portal.errors import DomainError, DuplicatePending, Invalid
+from portal.form_errors import attach_error
 from portal.htmx import render, wants_partial
 from portal.invites import queries
 from portal.invites import service as invites
 from portal.invites.forms import InviteForm
 from portal.main.views import current_org
-from portal.policy import may_manage_invitation, may_send_invitations, require
+from portal.policy import may_manage_invitation, may_pick_template, may_send_invitations, require
 
 bp = Blueprint("invites", __name__, url_prefix="/invites")
 
@@ -27,6 +29,12 @@ bp = Blueprint("invites", __name__, url_prefix="/invites")
 @login_required
 def _signed_in() -> None:
     """Every page here is for members; the policy decides the rest per action."""
+
+
+def _cursor() -> int | None:
+    """The "Load more" cursor: an id, or None when absent or not a plain number."""
+    after = request.args.get("after", "")
+    return int(after) if re.fullmatch(r"[0-9]{1,18}", after) else None
 
 
 def _filters() -> queries.Filters:
@@ -41,10 +49,8 @@ def lists_context(notice: str | None = None) -> dict[str, Any]:
         for bucket in queries.BUCKETS
     }
     # Without JavaScript, "Load more" reloads the page with one list moved on.
-    if (bucket := request.args.get("bucket")) in pages and request.args.get("after", "").isdigit():
-        pages[bucket] = queries.list_page(
-            session, current_user, bucket, now, filters, after=int(request.args["after"])
-        )
+    if (bucket := request.args.get("bucket")) in pages and (after := _cursor()) is not None:
+        pages[bucket] = queries.list_page(session, current_user, bucket, now, filters, after=after)
     return {
         "pages": pages,
         "counts": queries.counts(session, current_user, now, filters),
@@ -71,11 +77,9 @@ def dashboard() -> ResponseReturnValue:
 @bp.route("/more/<bucket>")
 def more(bucket: str) -> ResponseReturnValue:
     """The next page of one list (htmx "Load more")."""
-    if bucket not in queries.BUCKETS or not request.args.get("after", "").isdigit():
+    if bucket not in queries.BUCKETS or (after := _cursor()) is None:
         abort(404)
-    page = queries.list_page(
-        get_session(), current_user, bucket, utcnow(), _filters(), after=int(request.args["after"])
-    )
+    page = queries.list_page(get_session(), current_user, bucket, utcnow(), _filters(), after=after)
     return render(
         "invites/_rows.html",
         "invites/_rows.html",
@@ -109,7 +113,7 @@ def send() -> ResponseReturnValue:
                 session.commit()
         except DomainError as error:
             session.rollback()
-            _attach_error(form, error)
+            attach_error(form, error)
             if isinstance(error, DuplicatePending):
                 # Offer Resend only to someone who may resend that invitation.
                 pending = error.details["invitation"]
@@ -137,7 +141,7 @@ def send() -> ResponseReturnValue:
 def _invite_form(**kwargs: Any) -> InviteForm:
     """The send form; HR and admins also get the template select (when there are templates)."""
     form = InviteForm(**kwargs)
-    if email_templates.may_pick_template(current_user):
+    if may_pick_template(current_user):
         templates = email_templates.list_templates(get_session(), current_user.organization_id)
         if templates:
             default = email_templates.pick_default(templates)
@@ -157,14 +161,6 @@ def _chosen_template_id(form: InviteForm) -> int | None:
     if template is None:
         raise Invalid("There is no such e-mail template. Pick another one.", field="template_id")
     return template.id
-
-
-def _attach_error(form: InviteForm, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
 
 
 ACTIONS = {

@@ -7,7 +7,12 @@ import itertools
 import pytest
 
 from portal.models import InvitationSettings, Member
-from portal.policy import may_manage_invitation, may_manage_settings, may_send_invitations
+from portal.policy import (
+    may_manage_invitation,
+    may_manage_settings,
+    may_pick_template,
+    may_send_invitations,
+)
 from portal.roles import ROLE_ORDER, MemberStatus, Role
 
 ORG, OTHER_ORG = 1, 2
@@ -113,3 +118,8 @@ def test_who_may_manage_an_invitation(role, own_invitation, same_unit, same_org,
         organization_id=ORG if same_org else OTHER_ORG,
     )
     assert bool(may_manage_invitation(actor, invitation)) is allowed
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_only_hr_and_admins_pick_the_email_template(role):
+    assert bool(may_pick_template(member(role))) is (role is not Role.USER)

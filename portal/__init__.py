@@ -90,6 +90,17 @@ def _register_blueprints(app: Flask) -> None:
     from portal.main.views import bp as main_bp
     from portal.webhooks.views import bp as webhooks_bp
 
-    for blueprint in (main_bp, auth_bp, admin_bp, invites_bp, join_bp, devmail_bp, webhooks_bp,
-                      delivery_bp, api_bp, api_tokens_bp, email_templates_bp):
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        admin_bp,
+        invites_bp,
+        join_bp,
+        devmail_bp,
+        webhooks_bp,
+        delivery_bp,
+        api_bp,
+        api_tokens_bp,
+        email_templates_bp,
+    ):
         app.register_blueprint(blueprint)

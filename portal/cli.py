@@ -136,8 +136,10 @@ def outbox_status_command() -> None:
         rows = outbox_status(session, utcnow())
     click.echo(f"{'kind':<9}{'queued':>8}{'retrying':>10}{'failed':>8}{'sent':>8}  oldest waiting")
     for row in rows:
-        click.echo(f"{row.kind:<9}{row.queued:>8}{row.retrying:>10}{row.failed:>8}{row.sent:>8}  "
-                   f"{human_age(row.oldest_waiting)}")
+        click.echo(
+            f"{row.kind:<9}{row.queued:>8}{row.retrying:>10}{row.failed:>8}{row.sent:>8}  "
+            f"{human_age(row.oldest_waiting)}"
+        )
 
 
 def register(app: Flask) -> None:

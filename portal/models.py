@@ -245,8 +245,13 @@ class EmailTemplate(SQLModel, table=True):
     __table_args__ = (
         Index("ix_email_template_org_name", "organization_id", "name"),
         # At most one default per organisation, whatever races happen.
-        Index("uq_email_template_default", "organization_id", unique=True,
-              sqlite_where=text("is_default"), postgresql_where=text("is_default")),
+        Index(
+            "uq_email_template_default",
+            "organization_id",
+            unique=True,
+            sqlite_where=text("is_default"),
+            postgresql_where=text("is_default"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -103,8 +103,10 @@ def _only_our_smtp_server(monkeypatch: pytest.MonkeyPatch, _smtp_server: MailSer
     real_connect = smtplib.SMTP.connect
 
     def guarded(self: smtplib.SMTP, host: str = "localhost", port: int = 0, *args, **kwargs):
-        if (host, int(port)) not in {("127.0.0.1", _smtp_server.port),
-                                     ("localhost", _smtp_server.port)}:
+        if (host, int(port)) not in {
+            ("127.0.0.1", _smtp_server.port),
+            ("localhost", _smtp_server.port),
+        }:
             pytest.fail(f"a test tried to reach a real SMTP server at {host}:{port}")
         return real_connect(self, host, port, *args, **kwargs)
 

@@ -23,8 +23,9 @@ class KindStatus:
     oldest_waiting: timedelta | None = None  # age of the oldest queued or retrying item
 
 
-def outbox_status(session: Session, now: datetime, organization_id: int | None = None
-                  ) -> list[KindStatus]:
+def outbox_status(
+    session: Session, now: datetime, organization_id: int | None = None
+) -> list[KindStatus]:
     """One query, served by ix_outbox_kind_status."""
     state = case(
         (OutboxItem.status != OutboxStatus.QUEUED, OutboxItem.status),
@@ -42,10 +43,14 @@ def outbox_status(session: Session, now: datetime, organization_id: int | None =
         if name in ("queued", "retrying") and first is not None:
             oldest[kind] = min(oldest.get(kind, first), first)
     return [
-        KindStatus(kind=kind, queued=int(counts.get("queued", 0)),
-                   retrying=int(counts.get("retrying", 0)), failed=int(counts.get("failed", 0)),
-                   sent=int(counts.get("sent", 0)),
-                   oldest_waiting=(now - oldest[kind]) if kind in oldest else None)
+        KindStatus(
+            kind=kind,
+            queued=int(counts.get("queued", 0)),
+            retrying=int(counts.get("retrying", 0)),
+            failed=int(counts.get("failed", 0)),
+            sent=int(counts.get("sent", 0)),
+            oldest_waiting=(now - oldest[kind]) if kind in oldest else None,
+        )
         for kind, counts in found.items()
     ]
 

@@ -24,5 +24,6 @@ def _admins_only() -> None:
 @bp.route("")
 def status() -> ResponseReturnValue:
     rows = outbox_status(get_session(), utcnow(), current_user.organization_id)
-    return render("delivery/status.html", "delivery/_status_table.html", rows=rows,
-                  human_age=human_age)
+    return render(
+        "delivery/status.html", "delivery/_status_table.html", rows=rows, human_age=human_age
+    )

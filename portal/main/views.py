@@ -38,8 +38,13 @@ def inject_org() -> dict[str, Any]:
             "invite": bool(policy.may_send_invitations(current_user, settings)),
             "settings": bool(policy.may_manage_settings(current_user)),
         }
-    return {"org": org, "org_settings": settings, "nav": nav, "policy": policy,
-            "settings_tabs": settings_tabs}
+    return {
+        "org": org,
+        "org_settings": settings,
+        "nav": nav,
+        "policy": policy,
+        "settings_tabs": settings_tabs,
+    }
 
 
 @bp.route("/")

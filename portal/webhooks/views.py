@@ -39,9 +39,13 @@ def index() -> ResponseReturnValue:
     if form.validate_on_submit():
         try:
             endpoint, secret = webhooks.create_endpoint(
-                session, current_user, url=form.url.data or "",
-                event_types=form.event_types.data or [], description=form.description.data or "",
-                rules=_rules(), now=utcnow(),
+                session,
+                current_user,
+                url=form.url.data or "",
+                event_types=form.event_types.data or [],
+                description=form.description.data or "",
+                rules=_rules(),
+                now=utcnow(),
             )
             session.commit()
         except DomainError as error:
@@ -50,10 +54,12 @@ def index() -> ResponseReturnValue:
             status = error.status
         else:
             # Shown once, in this response only: never stored in the clear or in a cookie.
-            return render_template("webhooks/endpoint.html", endpoint=endpoint, secret=secret,
-                                   deliveries=[])
-    return render_template("webhooks/index.html", form=form,
-                           endpoints=webhooks.list_endpoints(session, current_user)), status
+            return render_template(
+                "webhooks/endpoint.html", endpoint=endpoint, secret=secret, deliveries=[]
+            )
+    return render_template(
+        "webhooks/index.html", form=form, endpoints=webhooks.list_endpoints(session, current_user)
+    ), status
 
 
 def _endpoint(public_id: str) -> WebhookEndpoint:
@@ -64,8 +70,13 @@ def _endpoint(public_id: str) -> WebhookEndpoint:
 def show(public_id: str) -> ResponseReturnValue:
     endpoint = _endpoint(public_id)
     deliveries = webhooks.recent_deliveries(get_session(), endpoint)
-    return render("webhooks/endpoint.html", "webhooks/_deliveries.html", endpoint=endpoint,
-                  deliveries=deliveries, secret=None)
+    return render(
+        "webhooks/endpoint.html",
+        "webhooks/_deliveries.html",
+        endpoint=endpoint,
+        deliveries=deliveries,
+        secret=None,
+    )
 
 
 @bp.route("/<public_id>/test", methods=["POST"])
@@ -83,8 +94,12 @@ def roll_secret(public_id: str) -> ResponseReturnValue:
     endpoint = _endpoint(public_id)
     secret = webhooks.roll_secret(session, current_user, endpoint, utcnow())
     session.commit()
-    return render_template("webhooks/endpoint.html", endpoint=endpoint, secret=secret,
-                           deliveries=webhooks.recent_deliveries(session, endpoint))
+    return render_template(
+        "webhooks/endpoint.html",
+        endpoint=endpoint,
+        secret=secret,
+        deliveries=webhooks.recent_deliveries(session, endpoint),
+    )
 
 
 @bp.route("/<public_id>/enabled", methods=["POST"])

@@ -11,8 +11,7 @@ from tests.e2e.helpers import log_in
 from tests.factories import make_member, make_org
 
 
-def test_admin_adds_an_endpoint_sends_a_test_event_and_sees_it_delivered(page: Page, db,
-                                                                          receiver):
+def test_admin_adds_an_endpoint_sends_a_test_event_and_sees_it_delivered(page: Page, db, receiver):
     org = make_org(db, "Demo Club")
     admin = make_member(db, org, Role.ADMIN_TENANT, email="admin@example.org")
     log_in(page, admin.email)

@@ -38,12 +38,23 @@ def queue(session, inviter, count: int) -> None:
 
 
 def start_worker(database_url: str, smtp_port: int) -> subprocess.Popen:
-    env = {**os.environ, "PORTAL_ENV": "development", "DATABASE_URL": database_url,
-           "SECRET_KEY": "test-secret-key", "MAIL_SERVER": "127.0.0.1",
-           "MAIL_PORT": str(smtp_port), "PORTAL_BASE_URL": "http://portal.test",
-           "PORTAL_CONFIG_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS)}
-    return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "portal", "worker"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env = {
+        **os.environ,
+        "PORTAL_ENV": "development",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": str(smtp_port),
+        "PORTAL_BASE_URL": "http://portal.test",
+        "PORTAL_CONFIG_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app", "portal", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def wait_until(condition, timeout: float, what: str) -> None:
@@ -85,8 +96,7 @@ def test_a_killed_worker_loses_nothing(app, session, smtp, inviter, database_url
     assert sum(ids.values()) <= 9
 
 
-def test_sigterm_finishes_the_item_in_hand_and_exits_cleanly(session, smtp, inviter,
-                                                            database_url):
+def test_sigterm_finishes_the_item_in_hand_and_exits_cleanly(session, smtp, inviter, database_url):
     queue(session, inviter, 6)
     smtp.delay = 0.6
     process = start_worker(database_url, smtp.port)
@@ -101,8 +111,7 @@ def test_sigterm_finishes_the_item_in_hand_and_exits_cleanly(session, smtp, invi
     assert count(session, OutboxItem.lease_owner.is_not(None)) == 0
 
 
-def test_every_queued_email_is_delivered_exactly_once(session, smtp, inviter, database_url,
-                                                     engine):
+def test_every_queued_email_is_delivered_exactly_once(session, smtp, inviter, database_url, engine):
     # On PostgreSQL, three workers compete (FOR UPDATE SKIP LOCKED); on SQLite one worker is
     # the supported set-up, and the same guarantee is checked for it.
     workers = 3 if TEST_DATABASE_URL else 1
@@ -111,8 +120,11 @@ def test_every_queued_email_is_delivered_exactly_once(session, smtp, inviter, da
     processes = [start_worker(database_url, smtp.port) for _ in range(workers)]
     try:
         with Session(engine) as probe:
-            wait_until(lambda: count(probe, OutboxItem.status == "sent") == total, 180,
-                       "all e-mails to be sent")
+            wait_until(
+                lambda: count(probe, OutboxItem.status == "sent") == total,
+                180,
+                "all e-mails to be sent",
+            )
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)

@@ -18,8 +18,9 @@ from tests.unit.test_invites_service import secret_of
 def test_twenty_concurrent_joins_with_one_link_create_exactly_one_member(session, engine):
     org = make_org(session)
     inviter = make_member(session, org, Role.USER)
-    invitation = invites.send_invitation(session, inviter, email="race@example.org",
-                                         now=utcnow()).invitation
+    invitation = invites.send_invitation(
+        session, inviter, email="race@example.org", now=utcnow()
+    ).invitation
     session.commit()
     digest = invites.digest(secret_of(session, invitation))
     barrier = threading.Barrier(20)
@@ -30,8 +31,14 @@ def test_twenty_concurrent_joins_with_one_link_create_exactly_one_member(session
         with Session(engine) as own:
             barrier.wait()
             try:
-                invites.accept(own, digest, email="race@example.org", full_name=f"Racer {n}",
-                               password="long password", now=utcnow())
+                invites.accept(
+                    own,
+                    digest,
+                    email="race@example.org",
+                    full_name=f"Racer {n}",
+                    password="long password",
+                    now=utcnow(),
+                )
                 own.commit()
                 result = "joined"
             except DomainError as error:
@@ -50,8 +57,12 @@ def test_twenty_concurrent_joins_with_one_link_create_exactly_one_member(session
         thread.join(timeout=60)
 
     assert outcomes.count("joined") == 1, outcomes
-    assert session.exec(select(func.count()).select_from(Member)
-                        .where(Member.email == "race@example.org")).one() == 1
+    assert (
+        session.exec(
+            select(func.count()).select_from(Member).where(Member.email == "race@example.org")
+        ).one()
+        == 1
+    )
     session.expire_all()
     assert session.get(Invitation, invitation.id).status == "ACCEPTED"
     # Everyone else was told the link was used, not shown a crash.

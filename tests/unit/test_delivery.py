@@ -29,8 +29,9 @@ def org(session):
 
 @pytest.fixture
 def inviter(session, org):
-    return make_member(session, org, Role.ADMIN_TENANT, email="ines@example.org",
-                       full_name="Ines Inviter")
+    return make_member(
+        session, org, Role.ADMIN_TENANT, email="ines@example.org", full_name="Ines Inviter"
+    )
 
 
 def invite(session, inviter, email="guest@example.org"):
@@ -41,14 +42,23 @@ def invite(session, inviter, email="guest@example.org"):
 
 def item_for(session, invitation) -> OutboxItem:
     session.expire_all()
-    return session.exec(select(OutboxItem).where(OutboxItem.invitation_id == invitation.id,
-                                                 OutboxItem.topic == "invitation")).one()
+    return session.exec(
+        select(OutboxItem).where(
+            OutboxItem.invitation_id == invitation.id, OutboxItem.topic == "invitation"
+        )
+    ).one()
 
 
 def endpoint(session, inviter, receiver, types=webhooks.EVENT_TYPES):
-    created, secret = webhooks.create_endpoint(session, inviter, url=receiver.url,
-                                               event_types=list(types), description="",
-                                               rules=RULES, now=utcnow())
+    created, secret = webhooks.create_endpoint(
+        session,
+        inviter,
+        url=receiver.url,
+        event_types=list(types),
+        description="",
+        rules=RULES,
+        now=utcnow(),
+    )
     session.commit()
     return created, secret
 
@@ -56,8 +66,9 @@ def endpoint(session, inviter, receiver, types=webhooks.EVENT_TYPES):
 # --- e-mail -------------------------------------------------------------------------------
 
 
-def test_smtp_down_keeps_the_email_queued_then_delivers_it_once_when_back(app, session, smtp,
-                                                                         inviter):
+def test_smtp_down_keeps_the_email_queued_then_delivers_it_once_when_back(
+    app, session, smtp, inviter
+):
     invitation = invite(session, inviter)
     smtp.stop()
     outcome = Worker(app).run_once()
@@ -89,8 +100,7 @@ def test_a_4xx_answer_is_retried_with_the_same_message_id(app, session, smtp, in
     assert "451" in item.last_error
     smtp.reply = "250 OK"
     assert Worker(app).run_once(now=item.next_attempt_at).delivered == 1
-    assert smtp.messages[0]["Message-ID"] == (
-        f"<invitation-{invitation.public_id}-1@portal.test>")
+    assert smtp.messages[0]["Message-ID"] == (f"<invitation-{invitation.public_id}-1@portal.test>")
 
 
 def test_a_5xx_rejection_fails_at_once_and_shows_on_the_invitation(app, session, smtp, inviter):
@@ -133,8 +143,11 @@ def test_one_smtp_connection_serves_a_batch(app, session, smtp, inviter, monkeyp
         invite(session, inviter, f"g{n}@example.org")
     connections = []
     original = smtplib.SMTP.connect
-    monkeypatch.setattr(smtplib.SMTP, "connect",
-                        lambda self, *a, **k: connections.append(a) or original(self, *a, **k))
+    monkeypatch.setattr(
+        smtplib.SMTP,
+        "connect",
+        lambda self, *a, **k: connections.append(a) or original(self, *a, **k),
+    )
     assert Worker(app).run_once().delivered == 5
     assert len(connections) == 1
 
@@ -142,8 +155,7 @@ def test_one_smtp_connection_serves_a_batch(app, session, smtp, inviter, monkeyp
 # --- webhooks -----------------------------------------------------------------------------
 
 
-def test_delivered_invitation_fires_a_signed_invite_invited(app, session, smtp, receiver,
-                                                            inviter):
+def test_delivered_invitation_fires_a_signed_invite_invited(app, session, smtp, receiver, inviter):
     _, secret = endpoint(session, inviter, receiver)
     invitation = invite(session, inviter)
     Worker(app).run_once()  # the e-mail; its success queues INVITE_INVITED
@@ -153,8 +165,12 @@ def test_delivered_invitation_fires_a_signed_invite_invited(app, session, smtp, 
     event = json.loads(call.body)
     assert event["type"] == "INVITE_INVITED" and event["version"] == 1
     assert event["id"].startswith("et-") and event["createdAt"].endswith("Z")
-    assert event["data"] == {"inviteId": invitation.public_id, "inviterId": inviter.public_id,
-                             "email": "guest@example.org", "status": "INVITED"}
+    assert event["data"] == {
+        "inviteId": invitation.public_id,
+        "inviterId": inviter.public_id,
+        "email": "guest@example.org",
+        "status": "INVITED",
+    }
     assert verify(secret, call.headers[HEADER], call.body, int(time.time()))
     assert not verify("whsec_wrong", call.headers[HEADER], call.body, int(time.time()))
 
@@ -163,8 +179,14 @@ def test_join_and_revoke_fire_linked_and_revoked(app, session, receiver, inviter
     endpoint(session, inviter, receiver, types=["INVITE_LINKED", "INVITE_REVOKED"])
     joined = invite(session, inviter, "joiner@example.org")
     secret = unseal(item_for(session, joined).payload["sealed_secret"])
-    member = invites.accept(session, invites.digest(secret), email="joiner@example.org",
-                            full_name="Jo", password="long password", now=utcnow())
+    member = invites.accept(
+        session,
+        invites.digest(secret),
+        email="joiner@example.org",
+        full_name="Jo",
+        password="long password",
+        now=utcnow(),
+    )
     revoked = invite(session, inviter, "nope@example.org")
     invites.revoke(session, inviter, revoked, utcnow())
     session.commit()
@@ -222,8 +244,7 @@ def test_an_endpoint_failing_for_24_hours_is_disabled(app, session, receiver, in
     # Later events for it are not sent.
     webhooks.emit(session, disabled.organization_id, "INVITE_REVOKED", {}, utcnow())
     session.commit()
-    assert session.exec(select(OutboxItem).where(OutboxItem.topic == "INVITE_REVOKED")
-                        ).all() == []
+    assert session.exec(select(OutboxItem).where(OutboxItem.topic == "INVITE_REVOKED")).all() == []
 
 
 def test_a_success_clears_the_failing_streak(app, session, receiver, inviter):
@@ -240,8 +261,9 @@ def test_a_success_clears_the_failing_streak(app, session, receiver, inviter):
 # --- the expiry sweep ---------------------------------------------------------------------
 
 
-def test_the_sweep_expires_each_invitation_once_even_when_run_twice(app, session, receiver,
-                                                                    inviter):
+def test_the_sweep_expires_each_invitation_once_even_when_run_twice(
+    app, session, receiver, inviter
+):
     endpoint(session, inviter, receiver, types=["INVITE_EXPIRED"])
     for n in range(3):
         invite(session, inviter, f"late{n}@example.org")
@@ -256,33 +278,54 @@ def test_the_sweep_expires_each_invitation_once_even_when_run_twice(app, session
     session.expire_all()
     statuses = sorted(i.status for i in session.exec(select(Invitation)).all())
     assert statuses == ["EXPIRED", "EXPIRED", "EXPIRED", "PENDING"]
-    expired_events = session.exec(select(OutboxItem).where(OutboxItem.topic == "INVITE_EXPIRED")
-                                  ).all()
+    expired_events = session.exec(
+        select(OutboxItem).where(OutboxItem.topic == "INVITE_EXPIRED")
+    ).all()
     assert len(expired_events) == 3
 
 
 # --- which URLs we call -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/hook", "https://localhost/hook",
-                                 "https://10.1.2.3/hook", "https://169.254.169.254/latest",
-                                 "https://[::1]/hook", "https://192.168.0.10/x"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8080/hook",
+        "https://localhost/hook",
+        "https://10.1.2.3/hook",
+        "https://169.254.169.254/latest",
+        "https://[::1]/hook",
+        "https://192.168.0.10/x",
+    ],
+)
 def test_private_and_local_addresses_are_refused(session, inviter, url):
     from portal.errors import Invalid
 
     with pytest.raises(Invalid, match="private or local network"):
-        webhooks.create_endpoint(session, inviter, url=url, event_types=["INVITE_LINKED"],
-                                 description="", now=utcnow(),
-                                 rules=webhooks.UrlRules(require_https=False, allow_private=False))
+        webhooks.create_endpoint(
+            session,
+            inviter,
+            url=url,
+            event_types=["INVITE_LINKED"],
+            description="",
+            now=utcnow(),
+            rules=webhooks.UrlRules(require_https=False, allow_private=False),
+        )
 
 
 def test_https_is_required_outside_development(session, inviter):
     from portal.errors import Invalid
 
     with pytest.raises(Invalid, match="must use https"):
-        webhooks.create_endpoint(session, inviter, url="http://example.org/hook",
-                                 event_types=["INVITE_LINKED"], description="", now=utcnow(),
-                                 rules=webhooks.UrlRules(require_https=True, allow_private=False))
+        webhooks.create_endpoint(
+            session,
+            inviter,
+            url="http://example.org/hook",
+            event_types=["INVITE_LINKED"],
+            description="",
+            now=utcnow(),
+            rules=webhooks.UrlRules(require_https=True, allow_private=False),
+        )
 
 
 def test_the_readme_recipe_verifies_a_real_delivery(app, session, receiver, inviter):
@@ -292,8 +335,9 @@ def test_the_readme_recipe_verifies_a_real_delivery(app, session, receiver, invi
     from portal.config import ROOT
 
     readme = (ROOT / "README.md").read_text()
-    recipe = next(block for block in re.findall(r"```python\n(.*?)```", readme, re.S)
-                  if "def verify" in block)
+    recipe = next(
+        block for block in re.findall(r"```python\n(.*?)```", readme, re.S) if "def verify" in block
+    )
     namespace: dict = {}
     exec(compile(recipe, "README.md", "exec"), namespace)  # noqa: S102  (our own document)
     created, secret = endpoint(session, inviter, receiver)

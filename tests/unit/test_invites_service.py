@@ -42,8 +42,9 @@ def unit(session, org):
 
 @pytest.fixture
 def inviter(session, org, unit):
-    return make_member(session, org, Role.USER, unit=unit, email="ines@example.org",
-                       full_name="Ines Inviter")
+    return make_member(
+        session, org, Role.USER, unit=unit, email="ines@example.org", full_name="Ines Inviter"
+    )
 
 
 def send(session, actor, email="guest@example.org", now=None, **kw):
@@ -55,8 +56,9 @@ def send(session, actor, email="guest@example.org", now=None, **kw):
 def secret_of(session, invitation) -> str:
     """The secret as the worker would put it in the e-mail (the newest queued one)."""
     item = session.exec(
-        select(OutboxItem).where(OutboxItem.invitation_id == invitation.id,
-                                 OutboxItem.topic == "invitation").order_by(OutboxItem.id.desc())
+        select(OutboxItem)
+        .where(OutboxItem.invitation_id == invitation.id, OutboxItem.topic == "invitation")
+        .order_by(OutboxItem.id.desc())
     ).first()
     return unseal(item.payload["sealed_secret"])
 
@@ -64,8 +66,9 @@ def secret_of(session, invitation) -> str:
 def join(session, invitation, now=None, **kw):
     values = {"email": invitation.email, "full_name": "Gina Guest", "password": "long password"}
     values.update(kw)
-    member = invites.accept(session, invites.digest(secret_of(session, invitation)),
-                            now=now or utcnow(), **values)
+    member = invites.accept(
+        session, invites.digest(secret_of(session, invitation)), now=now or utcnow(), **values
+    )
     session.commit()
     return member
 
@@ -75,8 +78,14 @@ def join(session, invitation, now=None, **kw):
 
 def test_sending_creates_a_pending_invitation_and_queues_its_email(session, inviter):
     now = utcnow()
-    invitation = send(session, inviter, " Guest@EXAMPLE.org ", now=now, full_name="Gina",
-                      message="Come row with us!")
+    invitation = send(
+        session,
+        inviter,
+        " Guest@EXAMPLE.org ",
+        now=now,
+        full_name="Gina",
+        message="Come row with us!",
+    )
     assert invitation.email == "guest@example.org"
     assert invitation.status == InvitationStatus.PENDING
     assert invitation.public_id.startswith("iv-") and len(invitation.public_id) == 35
@@ -120,8 +129,9 @@ def test_a_second_invitation_to_a_pending_address_offers_resend(session, org, un
 def test_a_double_submit_returns_the_same_invitation_and_sends_once(session, inviter):
     now = utcnow()
     first = send(session, inviter, now=now)
-    again = invites.send_invitation(session, inviter, email="guest@example.org",
-                                    now=now + timedelta(seconds=2))
+    again = invites.send_invitation(
+        session, inviter, email="guest@example.org", now=now + timedelta(seconds=2)
+    )
     assert again.created is False and again.invitation.id == first.id
     assert len(session.exec(select(OutboxItem)).all()) == 1
 
@@ -156,9 +166,7 @@ def test_the_daily_limit_per_member_says_when_it_resets(session, org, inviter):
     assert send(session, inviter, "c@example.org", now=now + timedelta(hours=1, seconds=1))
 
 
-def test_an_address_gets_at_most_three_invitations_a_day_whoever_sends(
-    session, org, unit, inviter
-):
+def test_an_address_gets_at_most_three_invitations_a_day_whoever_sends(session, org, unit, inviter):
     now = utcnow()
     invitation = send(session, inviter, now=now)
     invites.resend(session, inviter, invitation, now + timedelta(minutes=1))
@@ -236,7 +244,8 @@ def test_the_invited_address_is_binding_when_the_organisation_says_so(session, o
         join(session, invitation, email="someone.else@example.org")
     settings(session, org, bind_invitee_email=False)
     assert join(session, invitation, email="someone.else@example.org").email == (
-        "someone.else@example.org")
+        "someone.else@example.org"
+    )
 
 
 def test_an_address_with_an_account_is_told_to_log_in(session, org, inviter):
@@ -311,11 +320,13 @@ def test_only_the_inviter_or_hr_in_scope_may_manage(session, org, unit, inviter)
     invitation = send(session, inviter)
     other_unit = make_unit(session, org, "South")
     with pytest.raises(NotAllowed):
-        invites.revoke(session, make_member(session, org, Role.USER, unit=unit), invitation,
-                       utcnow())
+        invites.revoke(
+            session, make_member(session, org, Role.USER, unit=unit), invitation, utcnow()
+        )
     with pytest.raises(NotAllowed):
-        invites.revoke(session, make_member(session, org, Role.HR_LOCAL, unit=other_unit),
-                       invitation, utcnow())
+        invites.revoke(
+            session, make_member(session, org, Role.HR_LOCAL, unit=other_unit), invitation, utcnow()
+        )
     hr = make_member(session, org, Role.HR_LOCAL, unit=unit)
     invites.revoke(session, hr, invitation, utcnow())
 

@@ -15,19 +15,31 @@ def test_upgrading_a_sqlite_database_with_rows_keeps_them(tmp_path):
     upgrade(engine, "0002")
     now = "2026-01-01 10:00:00"
     with engine.begin() as conn:
-        conn.execute(text(
-            "INSERT INTO organization (id, name, slug, description, brand_color, logo_url, "
-            "created_at) VALUES (1, 'Old Club', 'old', '', '#000000', '', :now)"), {"now": now})
-        conn.execute(text(
-            "INSERT INTO member (id, public_id, organization_id, email, full_name, role, status, "
-            "created_at) VALUES (1, 'mb-1', 1, 'a@example.org', 'A', 'USER', 'active', :now)"),
-            {"now": now})
-        conn.execute(text(
-            "INSERT INTO invitation (id, public_id, organization_id, inviter_id, email, full_name,"
-            " message, secret_digest, status, created_at, updated_at, sent_at, expires_at, "
-            "delivery_status, delivery_error, send_count) VALUES (1, 'iv-1', 1, 1, "
-            "'b@example.org', '', '', 'd', 'PENDING', :now, :now, :now, :now, 'sent', '', 1)"),
-            {"now": now})
+        conn.execute(
+            text(
+                "INSERT INTO organization (id, name, slug, description, brand_color, logo_url, "
+                "created_at) VALUES (1, 'Old Club', 'old', '', '#000000', '', :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO member (id, public_id, organization_id, email, full_name, role, "
+                "status, created_at) VALUES "
+                "(1, 'mb-1', 1, 'a@example.org', 'A', 'USER', 'active', :now)"
+            ),
+            {"now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO invitation (id, public_id, organization_id, inviter_id, email, "
+                "full_name, message, secret_digest, status, created_at, updated_at, sent_at, "
+                "expires_at, "
+                "delivery_status, delivery_error, send_count) VALUES (1, 'iv-1', 1, 1, "
+                "'b@example.org', '', '', 'd', 'PENDING', :now, :now, :now, :now, 'sent', '', 1)"
+            ),
+            {"now": now},
+        )
     upgrade(engine)
     with engine.connect() as conn:
         row = conn.execute(text("SELECT email, first_name, template_id FROM invitation")).one()

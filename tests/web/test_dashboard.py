@@ -31,8 +31,9 @@ def unit(session, org):
 
 @pytest.fixture
 def member(session, org, unit):
-    return make_member(session, org, Role.USER, unit=unit, email="ines@example.org",
-                       full_name="Ines Inviter")
+    return make_member(
+        session, org, Role.USER, unit=unit, email="ines@example.org", full_name="Ines Inviter"
+    )
 
 
 @pytest.fixture
@@ -43,17 +44,26 @@ def signed_in(client, member):
 
 def post_invite(client, headers=None, **data):
     data.setdefault("email", "guest@example.org")
-    return client.post("/invites", data={**data, "csrf_token": csrf_token(client, "/invites")},
-                       headers=headers or {})
+    return client.post(
+        "/invites",
+        data={**data, "csrf_token": csrf_token(client, "/invites")},
+        headers=headers or {},
+    )
 
 
 def test_dashboard_has_the_send_form_and_the_lists(signed_in):
     response = signed_in.get("/invites")
     assert "HX-Request" in response.headers["Vary"]  # page and partial share one URL
     page = response.get_data(as_text=True)
-    for text in ('<label for="email">Email</label>', '<label for="full_name">Full name</label>',
-                 '<label for="message">Personal message</label>', "Send invitation",
-                 "Pending <span", "Accepted <span", "Expired <span"):
+    for text in (
+        '<label for="email">Email</label>',
+        '<label for="full_name">Full name</label>',
+        '<label for="message">Personal message</label>',
+        "Send invitation",
+        "Pending <span",
+        "Accepted <span",
+        "Expired <span",
+    ):
         assert text in page
 
 
@@ -97,10 +107,10 @@ def test_refusals_are_shown_next_to_the_field_and_nothing_is_written(
     assert session.exec(select(OutboxItem)).all() == []
 
 
-def test_your_own_pending_address_is_refused_with_an_offer_to_resend(signed_in, session,
-                                                                      member):
-    invites.send_invitation(session, member, email="guest@example.org",
-                            now=utcnow() - timedelta(hours=1))
+def test_your_own_pending_address_is_refused_with_an_offer_to_resend(signed_in, session, member):
+    invites.send_invitation(
+        session, member, email="guest@example.org", now=utcnow() - timedelta(hours=1)
+    )
     session.commit()
     response = post_invite(signed_in, HX)
     assert response.status_code == 409
@@ -111,12 +121,15 @@ def test_your_own_pending_address_is_refused_with_an_offer_to_resend(signed_in, 
 
 
 def test_the_resend_offer_answers_with_a_cleared_form(signed_in, session, member):
-    invitation = invites.send_invitation(session, member, email="guest@example.org",
-                                         now=utcnow() - timedelta(hours=1)).invitation
+    invitation = invites.send_invitation(
+        session, member, email="guest@example.org", now=utcnow() - timedelta(hours=1)
+    ).invitation
     session.commit()
-    response = signed_in.post(f"/invites/{invitation.public_id}/resend", headers=HX,
-                              data={"csrf_token": csrf_token(signed_in, "/invites"),
-                                    "from": "send-form"})
+    response = signed_in.post(
+        f"/invites/{invitation.public_id}/resend",
+        headers=HX,
+        data={"csrf_token": csrf_token(signed_in, "/invites"), "from": "send-form"},
+    )
     page = response.get_data(as_text=True)
     assert page.lstrip().startswith('<section id="send-invitation"')
     assert "Invitation resent to guest@example.org" in page
@@ -124,8 +137,9 @@ def test_the_resend_offer_answers_with_a_cleared_form(signed_in, session, member
     assert 'hx-swap-oob="true"' in page
 
 
-def test_someone_elses_pending_address_is_refused_without_details(client, session, org, unit,
-                                                                  member):
+def test_someone_elses_pending_address_is_refused_without_details(
+    client, session, org, unit, member
+):
     invites.send_invitation(session, member, email="guest@example.org", now=utcnow())
     session.commit()
     other = make_member(session, org, Role.USER, unit=unit)
@@ -167,10 +181,10 @@ def test_without_permission_the_post_is_refused_and_nothing_written(signed_in, s
     assert session.exec(select(Invitation)).all() == []
 
 
-def test_expired_invitations_show_under_expired_immediately_with_resend(signed_in, session,
-                                                                        member):
-    sent = invites.send_invitation(session, member, email="late@example.org",
-                                   now=utcnow() - timedelta(days=15))
+def test_expired_invitations_show_under_expired_immediately_with_resend(signed_in, session, member):
+    sent = invites.send_invitation(
+        session, member, email="late@example.org", now=utcnow() - timedelta(days=15)
+    )
     session.commit()
     page = signed_in.get("/invites", headers=HX).get_data(as_text=True)
     expired_section = page.split('id="list-expired"')[1].split("</section>")[0]
@@ -181,21 +195,27 @@ def test_expired_invitations_show_under_expired_immediately_with_resend(signed_i
 
 @pytest.mark.parametrize("action", ["resend", "extend", "revoke"])
 def test_row_actions_answer_htmx_with_the_lists_and_a_notice(signed_in, session, member, action):
-    invitation = invites.send_invitation(session, member, email="guest@example.org",
-                                         now=utcnow()).invitation
+    invitation = invites.send_invitation(
+        session, member, email="guest@example.org", now=utcnow()
+    ).invitation
     session.commit()
-    response = signed_in.post(f"/invites/{invitation.public_id}/{action}", headers=HX,
-                              data={"csrf_token": csrf_token(signed_in, "/invites")})
+    response = signed_in.post(
+        f"/invites/{invitation.public_id}/{action}",
+        headers=HX,
+        data={"csrf_token": csrf_token(signed_in, "/invites")},
+    )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert page.lstrip().startswith('<div id="invite-lists"')
-    assert {"resend": "Invitation resent", "extend": "now expires on",
-            "revoke": "was revoked"}[action] in page
+    assert {"resend": "Invitation resent", "extend": "now expires on", "revoke": "was revoked"}[
+        action
+    ] in page
 
 
 def test_revoke_without_javascript_asks_first(signed_in, session, member):
-    invitation = invites.send_invitation(session, member, email="guest@example.org",
-                                         now=utcnow()).invitation
+    invitation = invites.send_invitation(
+        session, member, email="guest@example.org", now=utcnow()
+    ).invitation
     session.commit()
     page = signed_in.get(f"/invites/{invitation.public_id}/revoke").get_data(as_text=True)
     assert "Revoke the invitation?" in page
@@ -204,12 +224,15 @@ def test_revoke_without_javascript_asks_first(signed_in, session, member):
 
 
 def test_someone_elses_invitation_is_not_found(client, session, org, unit, member):
-    invitation = invites.send_invitation(session, member, email="guest@example.org",
-                                         now=utcnow()).invitation
+    invitation = invites.send_invitation(
+        session, member, email="guest@example.org", now=utcnow()
+    ).invitation
     session.commit()
     login(client, make_member(session, org, Role.USER, unit=unit).email)
-    response = client.post(f"/invites/{invitation.public_id}/revoke",
-                           data={"csrf_token": csrf_token(client, "/invites")})
+    response = client.post(
+        f"/invites/{invitation.public_id}/revoke",
+        data={"csrf_token": csrf_token(client, "/invites")},
+    )
     assert response.status_code == 404
     session.refresh(invitation)
     assert invitation.status == "PENDING"
@@ -249,8 +272,11 @@ def test_load_more_pages_by_keyset_without_gaps_or_duplicates(signed_in, session
     settings(session, org, daily_limit_per_member=1000)
     sent = []
     for n in range(60):
-        sent.append(invites.send_invitation(session, member, email=f"g{n}@example.org",
-                                            now=utcnow()).invitation.email)
+        sent.append(
+            invites.send_invitation(
+                session, member, email=f"g{n}@example.org", now=utcnow()
+            ).invitation.email
+        )
     session.commit()
     settings_page = signed_in.get("/invites").get_data(as_text=True)
     seen = [e for e in sent if f">{e}</td>" in settings_page]
@@ -260,8 +286,11 @@ def test_load_more_pages_by_keyset_without_gaps_or_duplicates(signed_in, session
         chunk = signed_in.get(f"/invites/more/pending?after={after}", headers=HX)
         text = chunk.get_data(as_text=True)
         seen += [e for e in sent if f">{e}</td>" in text]
-        after = (text.split("/invites/more/pending?after=")[1].split('"')[0].split("&")[0]
-                 if "/invites/more/pending?after=" in text else None)
+        after = (
+            text.split("/invites/more/pending?after=")[1].split('"')[0].split("&")[0]
+            if "/invites/more/pending?after=" in text
+            else None
+        )
     assert sorted(seen) == sorted(sent)
 
 

@@ -20,22 +20,38 @@ from tests.mailserver import body
 
 @pytest.fixture
 def org(session):
-    return make_org(session, "Harbour Club", description="Sailing & friends.",
-                    brand_color="#aa3300", logo_url="https://example.org/logo.png")
+    return make_org(
+        session,
+        "Harbour Club",
+        description="Sailing & friends.",
+        brand_color="#aa3300",
+        logo_url="https://example.org/logo.png",
+    )
 
 
 @pytest.fixture
 def inviter(session, org):
-    return make_member(session, org, Role.USER, unit=make_unit(session, org),
-                       email="ines@example.org", full_name="Ines Inviter")
+    return make_member(
+        session,
+        org,
+        Role.USER,
+        unit=make_unit(session, org),
+        email="ines@example.org",
+        full_name="Ines Inviter",
+    )
 
 
 @pytest.fixture
 def link(app, session, smtp, inviter):
     """Send an invitation and return the join link from the e-mail, as the invitee gets it."""
-    invites.send_invitation(session, inviter, email="guest@example.org", full_name="Gina Guest",
-                            message="Line one <script>alert(1)</script>\nLine two",
-                            now=utcnow())
+    invites.send_invitation(
+        session,
+        inviter,
+        email="guest@example.org",
+        full_name="Gina Guest",
+        message="Line one <script>alert(1)</script>\nLine two",
+        now=utcnow(),
+    )
     session.commit()
     assert Worker(app).run_once().delivered == 1
     text = body(smtp.messages[-1], "plain")
@@ -43,8 +59,12 @@ def link(app, session, smtp, inviter):
 
 
 def join_form(client, **changes):
-    data = {"full_name": "Gina Guest", "email": "guest@example.org", "password": "long password",
-            "csrf_token": csrf_token(client, "/join")}
+    data = {
+        "full_name": "Gina Guest",
+        "email": "guest@example.org",
+        "password": "long password",
+        "csrf_token": csrf_token(client, "/join"),
+    }
     data.update(changes)
     return client.post("/join", data=data)
 
@@ -75,13 +95,16 @@ def test_opening_the_link_keeps_the_secret_out_of_the_address_bar(client, link, 
     assert "invite_id" not in page
     assert "Ines Inviter</strong> invited you to join Harbour Club" in page
     assert "Line one &lt;script&gt;" in page
-    assert 'value="guest@example.org" readonly' in page or 'readonly' in page.split(
-        'id="email"')[1].split(">")[0]
+    assert (
+        'value="guest@example.org" readonly' in page
+        or "readonly" in page.split('id="email"')[1].split(">")[0]
+    )
     assert session.exec(select(Invitation)).one().first_visited_at is not None
 
 
-def test_joining_signs_in_links_to_the_inviter_and_tells_them(app, client, link, session,
-                                                              smtp, inviter):
+def test_joining_signs_in_links_to_the_inviter_and_tells_them(
+    app, client, link, session, smtp, inviter
+):
     client.get(link)
     response = join_form(client)
     assert response.status_code == 302 and response.headers["Location"] == "/"
@@ -97,8 +120,10 @@ def test_joining_signs_in_links_to_the_inviter_and_tells_them(app, client, link,
 def test_a_bound_address_cannot_be_swapped_at_join(client, link, session):
     client.get(link)
     join_form(client, email="someone.else@example.org")
-    assert session.exec(select(Member).where(Member.email == "someone.else@example.org")
-                        ).first() is None
+    assert (
+        session.exec(select(Member).where(Member.email == "someone.else@example.org")).first()
+        is None
+    )
     assert session.exec(select(Member).where(Member.email == "guest@example.org")).first()
 
 
@@ -109,7 +134,8 @@ def test_an_unbound_address_with_an_account_is_told_to_log_in(client, link, sess
     response = join_form(client, email="taken@example.org")
     assert response.status_code == 409
     assert "taken@example.org already has an account. Log in instead." in response.get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_a_short_password_is_refused_and_the_link_still_works(client, link, session):
@@ -154,12 +180,14 @@ def test_an_expired_link_offers_to_request_a_new_invitation(app, client, link, s
     assert f"This invitation expired on {invitation.expires_at.strftime('%d %B %Y')}" in page
     assert "Ask Ines Inviter to send a new one." in page
     assert "Request a new invitation" in page
-    confirmation = client.post("/join/request-new",
-                               data={"csrf_token": csrf_token(client, "/login")})
+    confirmation = client.post(
+        "/join/request-new", data={"csrf_token": csrf_token(client, "/login")}
+    )
     assert "We've let Ines Inviter know" in confirmation.get_data(as_text=True)
     Worker(app).run_once()
     assert smtp.to("ines@example.org")[0]["Subject"] == (
-        "guest@example.org would like a new invitation to Harbour Club")
+        "guest@example.org would like a new invitation to Harbour Club"
+    )
 
 
 def test_a_revoked_link_is_410(client, link, session, inviter):
@@ -189,8 +217,9 @@ def test_join_attempts_are_rate_limited_per_ip(app, client, link):
     assert "Try again in 10 minutes" in response.get_data(as_text=True)
 
 
-def test_the_development_mailbox_shows_mail_when_no_smtp_server_is_set(database_url, session,
-                                                                       inviter):
+def test_the_development_mailbox_shows_mail_when_no_smtp_server_is_set(
+    database_url, session, inviter
+):
     from portal import create_app
     from tests.conftest import app_config
 
@@ -201,7 +230,7 @@ def test_the_development_mailbox_shows_mail_when_no_smtp_server_is_set(database_
     client = dev.test_client()
     index = client.get("/dev/mailbox").get_data(as_text=True)
     assert "Ines Inviter invited you to join Harbour Club" in index
-    mail_id = re.search(r'/dev/mailbox/(\d+)', index).group(1)
+    mail_id = re.search(r"/dev/mailbox/(\d+)", index).group(1)
     assert "/join?invite_id=" in client.get(f"/dev/mailbox/{mail_id}").get_data(as_text=True)
     production = create_app(app_config(database_url, PORTAL_ENV="production", TESTING=False))
     assert production.test_client().get("/dev/mailbox").status_code == 404

@@ -25,8 +25,15 @@ def admin_client(client, session):
 
 
 def add_endpoint(client, url, events=("INVITE_LINKED",)):
-    return client.post(URL, data={"url": url, "event_types": list(events), "description": "CRM",
-                                  "csrf_token": csrf_token(client, URL)})
+    return client.post(
+        URL,
+        data={
+            "url": url,
+            "event_types": list(events),
+            "description": "CRM",
+            "csrf_token": csrf_token(client, URL),
+        },
+    )
 
 
 def test_adding_an_endpoint_shows_its_secret_once(admin_client, session, receiver):
@@ -45,9 +52,10 @@ def test_rolling_the_secret_shows_a_new_one(admin_client, session, receiver):
     add_endpoint(admin_client, receiver.url)
     endpoint = session.exec(select(WebhookEndpoint)).one()
     old = unseal(endpoint.sealed_secret)
-    page = admin_client.post(f"{URL}/{endpoint.public_id}/roll-secret",
-                             data={"csrf_token": csrf_token(admin_client, URL)}
-                             ).get_data(as_text=True)
+    page = admin_client.post(
+        f"{URL}/{endpoint.public_id}/roll-secret",
+        data={"csrf_token": csrf_token(admin_client, URL)},
+    ).get_data(as_text=True)
     session.refresh(endpoint)
     new = unseal(endpoint.sealed_secret)
     assert new != old and new in page
@@ -69,12 +77,12 @@ def test_private_addresses_are_refused_outside_development(app, admin_client, se
     assert "private or local network" in response.get_data(as_text=True)
 
 
-def test_a_test_event_is_delivered_and_listed_with_the_status(app, admin_client, session,
-                                                              receiver):
+def test_a_test_event_is_delivered_and_listed_with_the_status(app, admin_client, session, receiver):
     add_endpoint(admin_client, receiver.url)
     endpoint = session.exec(select(WebhookEndpoint)).one()
-    admin_client.post(f"{URL}/{endpoint.public_id}/test",
-                      data={"csrf_token": csrf_token(admin_client, URL)})
+    admin_client.post(
+        f"{URL}/{endpoint.public_id}/test", data={"csrf_token": csrf_token(admin_client, URL)}
+    )
     Worker(app).run_once()
     assert len(receiver.received) == 1
     page = admin_client.get(f"{URL}/{endpoint.public_id}").get_data(as_text=True)
@@ -85,8 +93,9 @@ def test_a_test_event_is_delivered_and_listed_with_the_status(app, admin_client,
 def test_a_failed_delivery_can_be_retried_by_hand(app, admin_client, session, receiver):
     add_endpoint(admin_client, receiver.url)
     endpoint = session.exec(select(WebhookEndpoint)).one()
-    admin_client.post(f"{URL}/{endpoint.public_id}/test",
-                      data={"csrf_token": csrf_token(admin_client, URL)})
+    admin_client.post(
+        f"{URL}/{endpoint.public_id}/test", data={"csrf_token": csrf_token(admin_client, URL)}
+    )
     app.config["OUTBOX_GIVE_UP_HOURS"] = 0  # fail for good on the first error
     receiver.status = 500
     Worker(app).run_once()
@@ -94,8 +103,10 @@ def test_a_failed_delivery_can_be_retried_by_hand(app, admin_client, session, re
     assert item.status == "failed"
     page = admin_client.get(f"{URL}/{endpoint.public_id}").get_data(as_text=True)
     assert "the receiver answered 500" in page and ">Retry</button>" in page
-    admin_client.post(f"{URL}/{endpoint.public_id}/deliveries/{item.id}/retry",
-                      data={"csrf_token": csrf_token(admin_client, URL)})
+    admin_client.post(
+        f"{URL}/{endpoint.public_id}/deliveries/{item.id}/retry",
+        data={"csrf_token": csrf_token(admin_client, URL)},
+    )
     receiver.status = 200
     app.config["OUTBOX_GIVE_UP_HOURS"] = 24
     assert Worker(app).run_once().delivered == 1
@@ -125,9 +136,14 @@ def test_endpoints_of_another_organisation_are_not_found(client, session, receiv
     from portal.webhooks import service as webhooks
 
     foreign, _ = webhooks.create_endpoint(
-        session, make_member(session, other, Role.ADMIN_TENANT), url=receiver.url,
-        event_types=["INVITE_LINKED"], description="", now=utcnow(),
-        rules=webhooks.UrlRules(require_https=False, allow_private=True))
+        session,
+        make_member(session, other, Role.ADMIN_TENANT),
+        url=receiver.url,
+        event_types=["INVITE_LINKED"],
+        description="",
+        now=utcnow(),
+        rules=webhooks.UrlRules(require_https=False, allow_private=True),
+    )
     session.commit()
     login(client, make_member(session, make_org(session), Role.ADMIN_TENANT).email)
     assert client.get(f"{URL}/{foreign.public_id}").status_code == 404

@@ -18,6 +18,7 @@ test-postgres: setup-dev assets chromium
 
 lint: setup-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Each install step re-runs only when its lock file changes.
 $(BIN)/python:

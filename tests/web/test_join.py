@@ -73,7 +73,7 @@ def test_the_invitation_email_carries_everything_and_escapes_the_message(link, s
     message = smtp.messages[-1]
     assert message["Subject"] == "Ines Inviter invited you to join Harbour Club"
     assert message["To"] == "guest@example.org"
-    assert message.get_content_type() == "multipart/mixed"
+    assert message.get_content_type() == "multipart/alternative"
     text = body(message, "plain").replace("\r\n", "\n")
     html = body(message, "html").replace("\r\n", "\n")
     assert "Line one <script>alert(1)</script>\nLine two" in text

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import cli, db, sealing, templating, web_errors
 from portal.config import INSTANCE_PATH, ROOT, defaults, finalise, from_environment
@@ -37,6 +38,9 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_overrides or {})
     finalise(app.config, INSTANCE_PATH)
 
+    if app.config["PROXY_FIX"]:
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     sealing.configure(app.config["SECRET_KEY"])
     templating.register(app)

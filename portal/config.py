@@ -66,6 +66,9 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session instead of a clock
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "RATELIMIT_STORAGE_URI": "memory://",
+        # How many reverse proxies stand in front (their X-Forwarded-* headers are trusted).
+        # Behind one, set 1: otherwise per-IP limits see every client as the proxy.
+        "PROXY_FIX": 0,
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_LIMIT_PER_IP": "30 per 15 minutes",
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",

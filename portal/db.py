@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, create_engine
 
 
@@ -51,3 +53,20 @@ def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
         session.close()
+
+
+T = TypeVar("T")
+
+
+def commit_once_more_on_conflict(session: Session, operation: Callable[[], T]) -> T:
+    """Run `operation` and commit. When a concurrent request won a unique index first, roll
+    back and run it again: the second run sees the winner and answers with the right domain
+    error (already used, already invited…) instead of a 500."""
+    try:
+        result = operation()
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        result = operation()
+        session.commit()
+    return result

@@ -11,7 +11,7 @@ from htmx_flask import Htmx
 
 
 def client_ip() -> str:
-    # Behind a proxy, ProxyFix (enabled by PORTAL_CONFIG_PROXY_FIX) sets remote_addr.
+    # Behind a proxy, ProxyFix (PORTAL_CONFIG_PROXY_FIX=<number of proxies>) sets remote_addr.
     return request.remote_addr or "unknown"
 
 

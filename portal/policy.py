@@ -103,6 +103,8 @@ def oversees(actor: Member, target: Scoped) -> bool:
     """HR and admins oversee their unit (*_LOCAL) or their organisation (*_TENANT)."""
     if actor.role_enum is Role.USER:
         return False
+    if actor.role_enum.is_local and actor.unit_id is None:
+        return False  # a unit role without a unit oversees nothing (not "every unit-less row")
     return _reaches_unit(actor, target.organization_id, target.unit_id)
 
 

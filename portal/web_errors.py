@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from portal.errors import DomainError
 from portal.extensions import limiter
@@ -34,7 +34,17 @@ def retry_minutes() -> int:
     return max(1, round((current.reset_at - time.time()) / 60))
 
 
+def _refuse_nul_characters() -> None:
+    """No text we store or look up may hold NUL: PostgreSQL refuses it (a 500 otherwise), and
+    no person types it. Checked once here for query strings and forms."""
+    for values in (request.args, request.form if request.mimetype != "application/json" else {}):
+        if any("\x00" in value for value in values.values()):
+            raise BadRequest("The request contains a NUL character, which isn't allowed.")
+
+
 def register(app: Flask) -> None:
+    app.before_request(_refuse_nul_characters)
+
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> ResponseReturnValue:
         return _page(error.status, error.title, error.message)

@@ -165,6 +165,8 @@ def _body(fields: dict[str, bool]) -> tuple[dict[str, Any], dict[str, str]]:
             )
         elif value is not None and not isinstance(value, str):
             errors.append((name, "Must be a string."))
+        elif value is not None and "\x00" in value:
+            errors.append((name, "Must not contain NUL characters."))
     for name, required in fields.items():
         if required and data.get(name) is None:
             errors.append((name, "This field is required."))

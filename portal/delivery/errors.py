@@ -14,3 +14,7 @@ class DeliveryFailed(Exception):
 
 class PermanentFailure(DeliveryFailed):
     """Retrying won't help (a 5xx rejection, a disabled endpoint, a broken payload)."""
+
+
+class Obsolete(PermanentFailure):
+    """Nothing to deliver any more (the invitation was revoked, accepted or resent first)."""

@@ -19,19 +19,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import or_, update
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
+from portal.api import idempotency
 from portal.clock import utcnow
 from portal.delivery.email_channel import EmailChannel, message_id
-from portal.delivery.errors import DeliveryFailed, PermanentFailure
+from portal.delivery.errors import DeliveryFailed, Obsolete, PermanentFailure
 from portal.delivery.mail import render_outbox_email
 from portal.delivery.retry import next_attempt
 from portal.invites.events import emit_invite_event
-from portal.invites.service import sweep_expired
+from portal.invites.service import effective_status, sweep_expired
 from portal.models import (
     DeliveryStatus,
+    IdempotencyRecord,
     Invitation,
+    InvitationStatus,
     OutboxItem,
     OutboxStatus,
     WebhookEndpoint,
@@ -171,6 +174,14 @@ class Worker:
         session.commit()
 
     def _deliver_email(self, session: Session, item: OutboxItem, emails: EmailChannel) -> None:
+        if item.topic == "invitation":
+            invitation = session.get(Invitation, item.invitation_id)
+            if (
+                invitation is None
+                or invitation.send_count != item.payload.get("send_number")
+                or effective_status(invitation, utcnow()) is not InvitationStatus.PENDING
+            ):
+                raise Obsolete("not sent: the invitation was revoked, accepted or resent first")
         secret = None
         if "sealed_secret" in item.payload:
             try:
@@ -238,7 +249,7 @@ class Worker:
         _core(session, update(OUTBOX).where(OUTBOX.c.id == item.id).values(**values))
         if item.kind == "webhook":
             self._note_endpoint_failure(session, item, now, exc.message)
-        if item.topic == "invitation":
+        if item.topic == "invitation" and not isinstance(exc, Obsolete):
             state = DeliveryStatus.FAILED if give_up else DeliveryStatus.QUEUED
             self._mirror(session, item, state, exc.message)
         return give_up
@@ -279,8 +290,15 @@ class Worker:
 
     def sweep(self, now: datetime | None = None) -> int:
         """Persist expiries and emit INVITE_EXPIRED (safe from several workers at once)."""
+        now = now or utcnow()
         with Session(self.engine) as session:
-            count = sweep_expired(session, now or utcnow())
+            count = sweep_expired(session, now)
+            # Replayable API answers can carry a sealed link: keep them no longer than needed.
+            session.execute(
+                delete(IdempotencyRecord).where(
+                    IdempotencyRecord.created_at < now - idempotency.WINDOW
+                )
+            )
             session.commit()
         return count
 

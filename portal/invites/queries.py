@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_
+from sqlalchemy import and_, case, false, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
@@ -24,9 +24,9 @@ def in_scope(actor: Member) -> ColumnElement[bool]:
     if role is Role.USER:
         conditions.append(Invitation.inviter_id == actor.id)
     elif role.is_local:
-        conditions.append(
-            or_(Invitation.unit_id == actor.unit_id, Invitation.inviter_id == actor.id)
-        )
+        # Mirrors policy.oversees: a unit role without a unit sees only its own.
+        own_unit = Invitation.unit_id == actor.unit_id if actor.unit_id is not None else false()
+        conditions.append(or_(own_unit, Invitation.inviter_id == actor.id))
     return and_(*conditions)
 
 

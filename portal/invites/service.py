@@ -206,11 +206,8 @@ def send_invitation(
             f"{email} already has a Member Portal account, so it can't be invited.", field="email"
         )
     if pending := find_pending(session, actor.organization_id, email):
-        if effective_status(pending, now) is InvitationStatus.EXPIRED:
-            pending.status = InvitationStatus.EXPIRED.value  # persist what reads already show
-            session.add(pending)
-            session.flush()
-            emit_invite_event(session, "INVITE_EXPIRED", pending, now)
+        if expire_if_due(session, pending, now):
+            pass  # the address is free again
         elif pending.inviter_id == actor.id and now - pending.sent_at < DOUBLE_SUBMIT_WINDOW:
             return Sent(pending, created=False)
         else:
@@ -271,16 +268,14 @@ def resend(session: Session, actor: Member, invitation: Invitation, now: datetim
         raise Conflict(f"{invitation.email} has already joined; there is nothing to resend.")
     if status is InvitationStatus.REVOKED:
         raise Conflict("This invitation was revoked. Send a new invitation instead.")
-    if (
-        status is InvitationStatus.EXPIRED
-        and (other := find_pending(session, invitation.organization_id, invitation.email))
-        and other.id != invitation.id
-        and effective_status(other, now) is InvitationStatus.PENDING
-    ):
+    settings = settings_for(session, invitation.organization_id)
+    # Resending sends an e-mail: the organisation must allow this actor to send one now.
+    require(may_send_invitations(actor, settings, invitation.unit_id))
+    other = find_pending(session, invitation.organization_id, invitation.email)
+    if other is not None and other.id != invitation.id and not expire_if_due(session, other, now):
         raise DuplicatePending(
             f"{invitation.email} already has a newer pending invitation.", invitation=other
         )
-    settings = settings_for(session, invitation.organization_id)
     _check_daily_limits(
         session,
         invitation.organization_id,
@@ -472,6 +467,23 @@ def request_renewal(session: Session, secret_digest: str, now: datetime) -> Memb
             invitation_id=invitation.id,
         )
     return inviter
+
+
+def expire_if_due(session: Session, invitation: Invitation, now: datetime) -> bool:
+    """Persist EXPIRED for a pending invitation past its expiry (what reads already show) and
+    emit INVITE_EXPIRED, once: the conditional UPDATE lets only one caller (this, or the
+    sweep) do it. True when the invitation is expired now."""
+    if effective_status(invitation, now) is not InvitationStatus.EXPIRED:
+        return False
+    changed = session.execute(
+        update(Invitation)
+        .where(Invitation.id == invitation.id, Invitation.status == InvitationStatus.PENDING)
+        .values(status=InvitationStatus.EXPIRED.value, updated_at=now)
+    ).rowcount
+    session.refresh(invitation)
+    if changed == 1:
+        emit_invite_event(session, "INVITE_EXPIRED", invitation, now)
+    return True
 
 
 def sweep_expired(session: Session, now: datetime, limit: int = 500) -> int:

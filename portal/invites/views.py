@@ -8,10 +8,9 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from sqlalchemy.exc import IntegrityError
 
 from portal.clock import utcnow
-from portal.db import get_session
+from portal.db import commit_once_more_on_conflict, get_session
 from portal.email_templates import service as email_templates
 from portal.errors import DomainError, DuplicatePending, Invalid
 from portal.form_errors import attach_error
@@ -103,14 +102,11 @@ def send() -> ResponseReturnValue:
         }
         try:
             values["template_id"] = _chosen_template_id(form)
-            try:
-                sent = invites.send_invitation(session, current_user, now=utcnow(), **values)
-                session.commit()
-            except IntegrityError:
-                # A concurrent submit won the race for this address: answer as it now stands.
-                session.rollback()
-                sent = invites.send_invitation(session, current_user, now=utcnow(), **values)
-                session.commit()
+            # A concurrent submit may win the race for this address: then answer as it stands.
+            sent = commit_once_more_on_conflict(
+                session,
+                lambda: invites.send_invitation(session, current_user, now=utcnow(), **values),
+            )
         except DomainError as error:
             session.rollback()
             attach_error(form, error)

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
 
 from portal.clock import utcnow
-from portal.db import get_session
+from portal.db import commit_once_more_on_conflict, get_session
 from portal.errors import DomainError, Gone, InvalidInvite, InviteExpired
 from portal.extensions import limiter
 from portal.form_errors import attach_error
@@ -91,15 +91,17 @@ def join() -> ResponseReturnValue:
         if landing.bind_email:
             form.email.data = landing.invitation.email  # read-only on the page; never trusted
         try:
-            member = invites.accept(
+            member = commit_once_more_on_conflict(
                 db,
-                digest,
-                email=form.email.data or "",
-                full_name=form.full_name.data or "",
-                password=form.password.data or "",
-                now=utcnow(),
+                lambda: invites.accept(
+                    db,
+                    digest,
+                    email=form.email.data or "",
+                    full_name=form.full_name.data or "",
+                    password=form.password.data or "",
+                    now=utcnow(),
+                ),
             )
-            db.commit()
         except Gone as error:
             db.rollback()
             return _problem(error)

@@ -53,10 +53,7 @@ class WebhookChannel:
         if endpoint is None or not endpoint.enabled:
             raise PermanentFailure("the endpoint is disabled")
         try:
-            # Checked again at delivery: DNS may have changed since the endpoint was saved.
-            check_url(
-                endpoint.url, require_https=self.require_https, allow_private=self.allow_private
-            )
+            self._check(endpoint.url)
             secret = unseal(endpoint.sealed_secret)
         except (Invalid, SealBroken) as exc:
             raise PermanentFailure(str(exc)) from exc

@@ -24,8 +24,8 @@ def _is_internal(address: str) -> bool:
 
 def resolve(host: str, port: int) -> list[str]:
     try:
-        return sorted({info[4][0] for info in socket.getaddrinfo(host, port)})
-    except socket.gaierror as exc:
+        return sorted({str(info[4][0]) for info in socket.getaddrinfo(host, port)})
+    except (socket.gaierror, UnicodeError) as exc:
         raise Invalid(f"The host {host} can't be found.", field="url") from exc
 
 
@@ -34,18 +34,24 @@ def check_url(url: str, *, require_https: bool, allow_private: bool) -> str:
     url = (url or "").strip()
     if len(url) > 2000:
         raise Invalid("That address is too long (at most 2,000 characters).", field="url")
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname, explicit_port = parts.hostname, parts.port
+    except ValueError as exc:  # a bad port, an unclosed [IPv6 bracket
+        raise Invalid(
+            "Enter a full address such as https://example.org/hooks.", field="url"
+        ) from exc
+    if parts.scheme not in ("https", "http") or not hostname:
         raise Invalid("Enter a full address such as https://example.org/hooks.", field="url")
     if require_https and parts.scheme != "https":
         raise Invalid("Webhook addresses must use https://.", field="url")
     if parts.username or parts.password:
         raise Invalid("Put credentials in the signature, not in the address.", field="url")
     if not allow_private:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        if any(_is_internal(a) for a in resolve(parts.hostname, port)):
+        port = explicit_port or (443 if parts.scheme == "https" else 80)
+        if any(_is_internal(a) for a in resolve(hostname, port)):
             raise Invalid(
-                f"{parts.hostname} points to a private or local network address; "
+                f"{hostname} points to a private or local network address; "
                 "webhooks can only call public addresses.",
                 field="url",
             )

@@ -347,3 +347,54 @@ def test_the_readme_recipe_verifies_a_real_delivery(app, session, receiver, invi
     call = receiver.received[0]
     assert namespace["verify"](secret, call.headers[HEADER], call.body)
     assert not namespace["verify"](secret, call.headers[HEADER], call.body + b" ")
+
+
+def test_an_email_queued_before_a_revoke_is_not_sent(app, session, smtp, inviter):
+    invitation = invite(session, inviter)
+    invites.revoke(session, inviter, invitation, utcnow())
+    session.commit()
+    assert Worker(app).run_once().failed == 1
+    assert smtp.messages == []
+    item = item_for(session, invitation)
+    assert item.status == "failed" and "revoked, accepted or resent" in item.last_error
+    assert "sealed_secret" not in item.payload
+
+
+def test_after_a_resend_only_the_newest_link_is_mailed(app, session, smtp, inviter):
+    invitation = invite(session, inviter)
+    invites.resend(session, inviter, invitation, utcnow())
+    session.commit()
+    outcome = Worker(app).run_once()
+    assert (outcome.delivered, outcome.failed) == (1, 1)
+    assert smtp.messages[0]["Message-ID"] == f"<invitation-{invitation.public_id}-2@portal.test>"
+    session.refresh(invitation)
+    assert invitation.delivery_status == "sent"
+
+
+def test_the_sweep_forgets_replayable_api_answers_after_a_day(app, session, inviter):
+    from portal.models import ApiToken, IdempotencyRecord
+
+    token = ApiToken(
+        organization_id=inviter.organization_id,
+        owner_id=inviter.id,
+        name="t",
+        token_digest="d" * 64,
+        prefix="mpt_x",
+        created_at=utcnow(),
+    )
+    session.add(token)
+    session.flush()
+    for age in (timedelta(hours=25), timedelta(hours=1)):
+        session.add(
+            IdempotencyRecord(
+                token_id=token.id,
+                key=str(age),
+                request_hash="h",
+                response_status=201,
+                created_at=utcnow() - age,
+            )
+        )
+    session.commit()
+    Worker(app).sweep()
+    session.expire_all()
+    assert [r.key for r in session.exec(select(IdempotencyRecord)).all()] == ["1:00:00"]

@@ -339,3 +339,25 @@ def test_requesting_a_new_invitation_notifies_the_inviter_once(session, inviter)
         session.commit()
     topics = [i.topic for i in session.exec(select(OutboxItem)).all()]
     assert topics.count("renewal_request") == 1
+
+
+def test_resending_an_old_invitation_past_a_newer_expired_one_works(session, inviter):
+    """Two expired invitations to one address, one swept and one not: Resend mustn't trip
+    over the newer one (it used to hit the unique index and answer 500)."""
+    now = utcnow()
+    first = send(session, inviter, now=now - timedelta(days=40))
+    invites.sweep_expired(session, now - timedelta(days=20))
+    second = send(session, inviter, now=now - timedelta(days=19))
+    session.commit()
+    invites.resend(session, inviter, first, now)
+    session.commit()
+    session.refresh(second)
+    assert second.status == "EXPIRED"
+    assert invites.effective_status(first, now) == "PENDING"
+
+
+def test_resend_obeys_the_organisations_switch(session, org, inviter):
+    invitation = send(session, inviter)
+    settings(session, org, enabled=False)
+    with pytest.raises(NotAllowed, match="turned off"):
+        invites.resend(session, inviter, invitation, utcnow())

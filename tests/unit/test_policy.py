@@ -123,3 +123,9 @@ def test_who_may_manage_an_invitation(role, own_invitation, same_unit, same_org,
 @pytest.mark.parametrize("role", list(Role))
 def test_only_hr_and_admins_pick_the_email_template(role):
     assert bool(may_pick_template(member(role))) is (role is not Role.USER)
+
+
+@pytest.mark.parametrize("role", [Role.HR_LOCAL, Role.ADMIN_LOCAL])
+def test_a_unit_role_without_a_unit_oversees_nothing(role):
+    unitless = member(role, unit=None)
+    assert not may_manage_invitation(unitless, _Invitation(inviter_id=999, unit_id=None))

@@ -100,3 +100,50 @@ def test_disabled_members_cannot_log_in(client, session, member):
     response = login(client, member.email)
     assert response.status_code == 401
     assert "disabled" in response.get_data(as_text=True)
+
+
+def test_behind_a_proxy_the_limit_counts_each_client_not_the_proxy(app, client, member):
+    app.config["LOGIN_LIMIT_PER_IP"] = "3 per 10 minutes"
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # what PORTAL_CONFIG_PROXY_FIX=1 does
+    attacker = {"X-Forwarded-For": "203.0.113.9"}
+    for n in range(3):
+        client.post(
+            "/login",
+            headers=attacker,
+            data={
+                "email": f"guess{n}@example.org",
+                "password": "x",
+                "csrf_token": csrf_token(client),
+            },
+        )
+    blocked = client.post(
+        "/login",
+        headers=attacker,
+        data={
+            "email": member.email,
+            "password": "correct horse battery",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert blocked.status_code == 429
+    someone_else = client.post(
+        "/login",
+        headers={"X-Forwarded-For": "198.51.100.7"},
+        data={
+            "email": member.email,
+            "password": "correct horse battery",
+            "csrf_token": csrf_token(client),
+        },
+    )
+    assert someone_else.status_code == 302
+
+
+def test_proxy_fix_is_switched_on_by_configuration(database_url):
+    from portal import create_app
+    from tests.conftest import app_config
+
+    app = create_app(app_config(database_url, PROXY_FIX=1))
+    assert type(app.wsgi_app).__name__ == "ProxyFix"
+    app.extensions["portal.engine"].dispose()

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Flask
 
-from portal.text import nl2br
-
-
-def when(moment: datetime | None) -> str:
-    return moment.strftime("%d %b %Y, %H:%M UTC") if moment else ""
+from portal.text import nl2br, when
 
 
 def register(app: Flask) -> None:

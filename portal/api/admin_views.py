@@ -13,6 +13,7 @@ from portal.api.forms import TokenForm
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.errors import DomainError
+from portal.form_errors import attach_error
 from portal.models import Member
 from portal.policy import may_manage_settings, require
 from portal.roles import MemberStatus
@@ -78,11 +79,7 @@ def create() -> ResponseReturnValue:
         session.commit()
     except DomainError as error:
         session.rollback()
-        field = getattr(form, error.field, None) if error.field else None
-        if field is not None:
-            field.errors = [*field.errors, error.message]
-        else:
-            form.form_errors.append(error.message)
+        attach_error(form, error)
         return _page(form, error.status)
     # Shown on this response only (no redirect, no flash): the secret is never stored, so it
     # must not wait in a cookie, and the page must not be kept in a cache either.

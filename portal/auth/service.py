@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from portal.emails import normalise_email
+from portal.errors import DomainError
 from portal.models import Member
 from portal.passwords import verify_password
 from portal.roles import MemberStatus
@@ -19,7 +21,11 @@ WRONG_CREDENTIALS = "That e-mail and password don't match an account. Check both
 
 
 def authenticate(session: Session, email: str, password: str) -> Member:
-    member = session.exec(select(Member).where(Member.email == email.strip().lower())).first()
+    try:
+        address = normalise_email(email)  # the same form the address was stored in
+    except DomainError:
+        address = ""  # can't be anyone's: fall through to the uniform refusal
+    member = session.exec(select(Member).where(Member.email == address)).first()
     # Always verify, even without a member, so timing doesn't reveal which addresses exist.
     if not verify_password(member.password_hash if member else None, password) or member is None:
         raise LoginRefused(WRONG_CREDENTIALS)

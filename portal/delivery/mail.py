@@ -14,6 +14,7 @@ from sqlmodel import Session
 from portal.email_templates import sandbox
 from portal.email_templates.service import template_for
 from portal.models import EmailTemplate, Invitation, Member, Organization, OutboxItem
+from portal.text import day
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def placeholder_values(
         "organization_description": org.description,
         "personal_message": invitation.message,
         "join_url": url,
-        "expires_on": invitation.expires_at.strftime("%d %B %Y"),
+        "expires_on": day(invitation.expires_at),
     }
 
 
@@ -74,7 +75,7 @@ def render_invitation(
         "inviter": inviter,
         "invitation": invitation,
         "join_url": url,
-        "expires_on": invitation.expires_at.strftime("%d %B %Y"),
+        "expires_on": day(invitation.expires_at),
     }
     if template is not None:
         try:

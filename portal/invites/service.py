@@ -44,6 +44,7 @@ from portal.models import (
 )
 from portal.orgs.service import create_member, email_taken, settings_for
 from portal.policy import may_manage_invitation, may_send_invitations, require
+from portal.text import day, when
 
 MAX_MESSAGE = 1000
 MAX_NAME = 200
@@ -68,14 +69,6 @@ def effective_status(invitation: Invitation, now: datetime) -> InvitationStatus:
     if invitation.status == InvitationStatus.PENDING and invitation.expires_at <= now:
         return InvitationStatus.EXPIRED
     return InvitationStatus(invitation.status)
-
-
-def fmt_when(moment: datetime) -> str:
-    return moment.strftime("%d %b %Y, %H:%M UTC")
-
-
-def fmt_date(moment: datetime) -> str:
-    return moment.strftime("%d %B %Y")
 
 
 @dataclass(frozen=True)
@@ -114,7 +107,7 @@ def _check_daily_limits(
         raise DailyLimit(
             f"{email} has already been sent {PER_ADDRESS_DAILY} invitations in the last 24 hours "
             f"(the most any address gets in a day). You can invite them again after "
-            f"{fmt_when(to_address[1] + DAY)}.",
+            f"{when(to_address[1] + DAY)}.",
             field="email",
         )
     by_sender = session.exec(
@@ -125,7 +118,7 @@ def _check_daily_limits(
     if by_sender[0] >= limit:
         raise DailyLimit(
             f"You have sent {by_sender[0]} invitations in the last 24 hours, your daily limit. "
-            f"It resets at {fmt_when(by_sender[1] + DAY)}."
+            f"It resets at {when(by_sender[1] + DAY)}."
         )
 
 
@@ -214,7 +207,7 @@ def send_invitation(
             if may_manage_invitation(actor, pending):
                 message = (
                     f"{email} already has a pending invitation, sent "
-                    f"{fmt_when(pending.sent_at)}. Resend it instead of creating another."
+                    f"{when(pending.sent_at)}. Resend it instead of creating another."
                 )
             else:  # someone else's: say no more than needed
                 message = f"{email} has already been invited by another member."
@@ -364,7 +357,7 @@ def open_link(session: Session, secret_digest: str, now: datetime) -> Landing:
     status = effective_status(invitation, now)
     if status is InvitationStatus.EXPIRED:
         raise InviteExpired(
-            f"This invitation expired on {fmt_date(invitation.expires_at)}. "
+            f"This invitation expired on {day(invitation.expires_at)}. "
             f"Ask {_inviter_name(session, invitation)} to send a new one.",
             invitation=invitation,
         )

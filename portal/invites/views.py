@@ -20,6 +20,7 @@ from portal.invites import service as invites
 from portal.invites.forms import InviteForm
 from portal.main.views import current_org
 from portal.policy import may_manage_invitation, may_pick_template, may_send_invitations, require
+from portal.text import day
 
 bp = Blueprint("invites", __name__, url_prefix="/invites")
 
@@ -181,9 +182,7 @@ def act(public_id: str, action: str) -> ResponseReturnValue:
         notice, category = error.message, "error"
         status = error.status
     else:
-        notice = template.format(
-            email=invitation.email, expires=invites.fmt_date(invitation.expires_at)
-        )
+        notice = template.format(email=invitation.email, expires=day(invitation.expires_at))
         category, status = "success", 200
     if wants_partial():
         if request.form.get("from") == "send-form":

@@ -27,6 +27,7 @@ from portal.invites import service as invites
 from portal.models import Invitation, InvitationSend, InvitationStatus, Member, OutboxItem
 from portal.roles import Role
 from portal.sealing import unseal
+from portal.text import when
 from tests.factories import make_member, make_org, make_unit, settings
 
 
@@ -161,7 +162,7 @@ def test_the_daily_limit_per_member_says_when_it_resets(session, org, inviter):
     send(session, inviter, "b@example.org", now=now)
     with pytest.raises(DailyLimit, match="resets at") as refused:
         send(session, inviter, "c@example.org", now=now)
-    assert invites.fmt_when(now + timedelta(hours=1)) in refused.value.message
+    assert when(now + timedelta(hours=1)) in refused.value.message
     # A day after the first one, there is room again.
     assert send(session, inviter, "c@example.org", now=now + timedelta(hours=1, seconds=1))
 

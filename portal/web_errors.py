@@ -8,9 +8,9 @@ from flask import Flask, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.exceptions import HTTPException
 
-from portal.errors import DomainError
+from portal.errors import DomainError, Invalid
 from portal.extensions import limiter
 
 MESSAGES = {
@@ -36,10 +36,12 @@ def retry_minutes() -> int:
 
 def _refuse_nul_characters() -> None:
     """No text we store or look up may hold NUL: PostgreSQL refuses it (a 500 otherwise), and
-    no person types it. Checked once here for query strings and forms."""
+    no person types it. Checked once here for query strings and forms; the API checks its
+    JSON bodies itself. A domain error, so pages and the API each answer in their own way."""
     for values in (request.args, request.form if request.mimetype != "application/json" else {}):
-        if any("\x00" in value for value in values.values()):
-            raise BadRequest("The request contains a NUL character, which isn't allowed.")
+        for name, value in values.items():
+            if "\x00" in value:
+                raise Invalid("Must not contain NUL characters.", field=name)
 
 
 def register(app: Flask) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from portal.api.tokens import Authenticated
-from portal.errors import Invalid, InvalidInvite, NotFound
-from portal.models import EmailTemplate, Invitation, Member, RetiredSecret
+from portal.email_templates import service as email_templates
+from portal.errors import Invalid, NotFound
+from portal.models import Invitation, Member
 from portal.policy import may_manage_invitation
 
 ON_BEHALF = "invite-on-behalf"
@@ -40,16 +41,11 @@ def template_id(
     """The internal id of one of the organisation's e-mail templates (`tpl-…`)."""
     if not template_public_id:
         return None
-    found = session.exec(
-        select(EmailTemplate.id).where(
-            EmailTemplate.public_id == template_public_id,
-            EmailTemplate.organization_id == organization_id,
-        )
-    ).first()
-    if found is None:
+    template = email_templates.find(session, organization_id, template_public_id)
+    if template is None:
         # The same words send_invitation uses for a template of another organisation.
         raise Invalid("There is no such e-mail template.", field="template_id")
-    return found
+    return template.id
 
 
 def invitation_in_org(session: Session, organization_id: int, invite_public_id: str) -> Invitation:
@@ -74,25 +70,6 @@ def managing_actor(session: Session, auth: Authenticated, invitation: Invitation
     if inviter is not None and inviter.organization_id == auth.token.organization_id:
         return inviter
     return auth.owner
-
-
-def check_link_organisation(session: Session, organization_id: int, secret_digest: str) -> None:
-    """A token joins people to its own organisation only: another organisation's link reads
-    as an unknown one (the same words the join page uses)."""
-    owner_org = session.exec(
-        select(Invitation.organization_id).where(Invitation.secret_digest == secret_digest)
-    ).first()
-    if owner_org is None:
-        owner_org = session.exec(
-            select(Invitation.organization_id)
-            .join(RetiredSecret, RetiredSecret.invitation_id == Invitation.id)
-            .where(RetiredSecret.digest == secret_digest)
-        ).first()
-    if owner_org is not None and owner_org != organization_id:
-        raise InvalidInvite(
-            "This invitation link isn't valid. Check that you copied the whole link from the "
-            "e-mail, or ask for a new invitation."
-        )
 
 
 def member_in_org(session: Session, organization_id: int, member_public_id: str) -> Member:

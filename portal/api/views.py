@@ -361,7 +361,6 @@ def create_member() -> Response:
     session, now = get_session(), utcnow()
     secret_digest = invites.digest(data["inviteId"])
     for attempt in (1, 2):
-        api_service.check_link_organisation(session, auth.token.organization_id, secret_digest)
         try:
             member = invites.accept(
                 session,
@@ -370,6 +369,7 @@ def create_member() -> Response:
                 full_name=data["fullName"],
                 password=data.get("password"),  # none: the member signs in elsewhere
                 now=now,
+                organization_id=auth.token.organization_id,
             )
             session.commit()
         except IntegrityError:

@@ -338,13 +338,20 @@ def _inviter_name(session: Session, invitation: Invitation) -> str:
     return inviter.full_name if inviter else "the person who invited you"
 
 
-def open_link(session: Session, secret_digest: str, now: datetime) -> Landing:
-    """Check a link without consuming it (mail scanners open links too)."""
+def open_link(
+    session: Session, secret_digest: str, now: datetime, organization_id: int | None = None
+) -> Landing:
+    """Check a link without consuming it (mail scanners open links too).
+
+    With `organization_id` (an API token's), another organisation's link reads as unknown."""
     invitation = session.exec(
         select(Invitation).where(Invitation.secret_digest == secret_digest)
     ).first()
+    retired = session.get(RetiredSecret, secret_digest) if invitation is None else None
+    owner = invitation or (session.get(Invitation, retired.invitation_id) if retired else None)
+    if owner is not None and organization_id not in (None, owner.organization_id):
+        invitation = retired = None
     if invitation is None:
-        retired = session.get(RetiredSecret, secret_digest)
         if retired is not None:
             raise InviteSuperseded(
                 "A newer invitation was sent to this address, so this link no longer works. "
@@ -386,9 +393,11 @@ def accept(
     full_name: str,
     password: str | None,
     now: datetime,
+    organization_id: int | None = None,
 ) -> Member:
-    """Register through a link: one conditional update decides, so one link makes one member."""
-    landing = open_link(session, secret_digest, now)
+    """Register through a link: one conditional update decides, so one link makes one member.
+    `organization_id` limits the link to one organisation (see open_link)."""
+    landing = open_link(session, secret_digest, now, organization_id)
     invitation = landing.invitation
     email = normalise_email(email)
     if landing.bind_email and email != invitation.email:

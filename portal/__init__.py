@@ -94,17 +94,19 @@ def _register_blueprints(app: Flask) -> None:
     from portal.main.views import bp as main_bp
     from portal.webhooks.views import bp as webhooks_bp
 
-    for blueprint in (
+    blueprints = [
         main_bp,
         auth_bp,
         admin_bp,
         invites_bp,
         join_bp,
-        devmail_bp,
         webhooks_bp,
         delivery_bp,
         api_bp,
         api_tokens_bp,
         email_templates_bp,
-    ):
+    ]
+    if app.config["PORTAL_ENV"] == "development":  # in production /dev/mailbox doesn't exist
+        blueprints.append(devmail_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import cli, db, sealing, templating, web_errors
+from portal import access_log, cli, db, sealing, templating, web_errors
 from portal.config import INSTANCE_PATH, ROOT, defaults, finalise, from_environment
 from portal.extensions import csrf, htmx_ext, limiter, login_manager, mail
 
@@ -37,6 +37,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(from_environment(os.environ))
     app.config.update(config_overrides or {})
     finalise(app.config, INSTANCE_PATH)
+    access_log.install()  # before any request can be logged
 
     if app.config["PROXY_FIX"]:
         hops = int(app.config["PROXY_FIX"])

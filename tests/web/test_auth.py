@@ -271,3 +271,20 @@ def test_failures_from_another_address_do_not_lock_the_owner_out(app, member):
         assert login(attacker, member.email, "wrong password").status_code == 401
     assert login(attacker, member.email).status_code == 429
     assert login(owner, member.email).status_code == 302
+
+
+def test_a_remember_cookie_from_before_logout_is_refused_after_it(app, client, member):
+    # The login form offers no "remember me" today; should one appear, Flask-Login's
+    # remember cookie carries get_id() too, so the generation ends it with the session.
+    from flask_login.utils import encode_cookie
+
+    with app.test_request_context():
+        remember = encode_cookie(member.get_id())
+    holder = app.test_client()
+    holder.set_cookie("remember_token", remember)
+    assert signed_in(holder)
+    login(client, member.email)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    stale = app.test_client()
+    stale.set_cookie("remember_token", remember)
+    assert not signed_in(stale)

@@ -9,7 +9,7 @@ from flask import Flask
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import cli, db, sealing, templating, web_errors
+from portal import access_log, cli, db, sealing, templating, web_errors
 from portal.config import INSTANCE_PATH, ROOT, defaults, finalise, from_environment
 from portal.extensions import csrf, htmx_ext, limiter, login_manager, mail
 
@@ -37,6 +37,7 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(from_environment(os.environ))
     app.config.update(config_overrides or {})
     finalise(app.config, INSTANCE_PATH)
+    access_log.install()  # before any request can be logged
 
     if app.config["PROXY_FIX"]:
         hops = int(app.config["PROXY_FIX"])
@@ -94,17 +95,19 @@ def _register_blueprints(app: Flask) -> None:
     from portal.main.views import bp as main_bp
     from portal.webhooks.views import bp as webhooks_bp
 
-    for blueprint in (
+    blueprints = [
         main_bp,
         auth_bp,
         admin_bp,
         invites_bp,
         join_bp,
-        devmail_bp,
         webhooks_bp,
         delivery_bp,
         api_bp,
         api_tokens_bp,
         email_templates_bp,
-    ):
+    ]
+    if app.config["PORTAL_ENV"] == "development":  # in production /dev/mailbox doesn't exist
+        blueprints.append(devmail_bp)
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)

@@ -10,12 +10,13 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import Session
 
+from portal.auth import service as auth
 from portal.clock import utcnow
 from portal.db import engine
 from portal.errors import DomainError
 from portal.migrate import upgrade
 from portal.orgs import service as orgs
-from portal.roles import Role
+from portal.roles import MemberStatus, Role
 
 portal_cli = AppGroup("portal", help="Member Portal administration.")
 
@@ -76,6 +77,36 @@ def create_member_command(
             _fail(error)
         session.commit()
         click.echo(f"Created {member.role} {member.email} in {org.name}.")
+
+
+@portal_cli.command("set-password")
+@click.argument("email")
+@click.password_option(help="Prompted for when omitted.")
+def set_password_command(email: str, password: str) -> None:
+    """Set a member's password, and sign them out everywhere."""
+    with Session(engine()) as session:
+        try:
+            member = auth.member_by_email(session, email)
+            auth.change_password(session, member, password, utcnow())
+        except DomainError as error:
+            _fail(error)
+        session.commit()
+        click.echo(f"Set a new password for {member.email}; their sessions have ended.")
+
+
+@portal_cli.command("set-status")
+@click.argument("email")
+@click.argument("status", type=click.Choice([s.value for s in auth.SETTABLE_STATUSES]))
+def set_status_command(email: str, status: str) -> None:
+    """Activate or disable a member (disabling signs them out everywhere)."""
+    with Session(engine()) as session:
+        try:
+            member = auth.member_by_email(session, email)
+            auth.set_member_status(session, None, member, MemberStatus(status), utcnow())
+        except DomainError as error:
+            _fail(error)
+        session.commit()
+        click.echo(f"{member.email} is now {member.status}.")
 
 
 @portal_cli.command("seed-demo")

@@ -56,6 +56,10 @@ class Member(SQLModel, table=True):
     invited_by_id: int | None = Field(default=None, foreign_key="member.id", index=True)
     invitation_id: int | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime)
+    # Part of every session's user id (see get_id): bumping it ends every session and
+    # remember cookie issued before, which is how logout, a new password and deactivation
+    # take effect on copies of a cookie too.
+    session_generation: int = Field(default=0)
 
     # Flask-Login's protocol, kept here because a Member is the logged-in user.
     @property
@@ -71,7 +75,7 @@ class Member(SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        return self.public_id
+        return f"{self.public_id}:{self.session_generation}"
 
     @property
     def role_enum(self) -> Role:

@@ -132,3 +132,20 @@ def may_approve_adhesion(actor: Member, target: Scoped) -> Decision:
     if oversees(actor, target):
         return ALLOWED
     return Decision(False, "Only HR and admins responsible for this unit can approve applications.")
+
+
+def may_set_member_status(actor: Member, member: Member) -> Decision:
+    """Disable or re-activate a member: admins within their reach, for roles up to their own."""
+    if not (active := _active(actor)):
+        return active
+    if actor.id == member.id:
+        return Decision(False, "You can't change your own status. Ask another admin.")
+    if actor.role_enum not in (Role.ADMIN_LOCAL, Role.ADMIN_TENANT) or not oversees(actor, member):
+        return Decision(False, "Only admins responsible for this member can change their status.")
+    if member.role_enum.level > actor.role_enum.level:
+        return Decision(
+            False,
+            f"{member.full_name} is {member.role_enum.label}, a role above yours, so only an "
+            "organisation admin can change their status.",
+        )
+    return ALLOWED

@@ -58,7 +58,11 @@ PROBLEM_CODES: dict[str, tuple[int, str]] = {
         "The Idempotency-Key was used in the last 24 hours for a different body.",
     ),
     "daily_limit": (429, "A daily limit on invitations (per inviter, or per address) is reached."),
-    "rate_limited": (429, "The token made too many requests; wait Retry-After seconds."),
+    "rate_limited": (
+        429,
+        "The token made too many requests, or too many requests from the client's address "
+        "failed to authenticate; wait Retry-After seconds.",
+    ),
 }
 
 
@@ -258,7 +262,7 @@ HEADERS = {
     429: {
         "Retry-After": {
             "schema": {"type": "string"},
-            "description": "Seconds to wait (when the token was rate limited).",
+            "description": "Seconds to wait (when rate limited).",
         }
     },
     201: {
@@ -538,7 +542,8 @@ def document(base_url: str) -> dict[str, Any]:
             "Authenticate with `Authorization: Bearer <token>`; an organisation admin creates "
             "tokens on Settings → API tokens. A token sees its own organisation only. "
             f"Scopes:\n\n{scopes}\n\nErrors are RFC 9457 problem details with a stable `code`. "
-            "Requests are rate limited per token (429 with Retry-After).",
+            "Requests are rate limited per token, and requests that fail to authenticate per "
+            "client address (429 with Retry-After).",
         },
         "servers": [{"url": f"{base_url}/api/v1"}],
         "security": [{"bearerAuth": []}],

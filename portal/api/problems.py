@@ -144,13 +144,13 @@ def from_http(error: HTTPException) -> Response:
     return problem(status, code, title, detail, headers=headers)
 
 
-def rate_limited() -> Response:
+def rate_limited(reason: str = "This token has made too many requests.") -> Response:
     current = limiter.current_limit
     wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
     return problem(
         429,
         "rate_limited",
         "Too many requests",
-        f"This token has made too many requests. Try again in {wait} seconds.",
+        f"{reason} Try again in {wait} seconds.",
         headers={"Retry-After": str(wait)},
     )

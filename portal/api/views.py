@@ -31,6 +31,8 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
 
 DEFAULT_RATE_LIMIT = "120 per minute"
+DEFAULT_AUTH_FAILURE_LIMIT = "10 per minute"
+AUTH_FAILURE_SCOPE = "api-auth-failures"
 PUBLIC_ENDPOINTS = {"api.openapi_document", "api.docs", "api.unknown"}
 SECRET_FIELDS = ("inviteLandingPageUrl",)
 
@@ -82,6 +84,21 @@ limiter.shared_limit(
 )(bp)
 
 
+def _refused(response: Response) -> bool:
+    return response.status_code == 401
+
+
+# Every made-up token has a fresh bucket above, so refusals also count per client: past the
+# limit, a client is refused before its token is even looked up, whatever token it sends.
+limiter.shared_limit(
+    lambda: current_app.config.get("API_AUTH_FAILURE_LIMIT", DEFAULT_AUTH_FAILURE_LIMIT),
+    scope=AUTH_FAILURE_SCOPE,
+    key_func=lambda: "api-auth-failures:" + client_ip(),
+    deduct_when=_refused,
+    exempt_when=lambda: request.endpoint in PUBLIC_ENDPOINTS,
+)(bp)
+
+
 @bp.before_request
 def _authenticate() -> None:
     if request.endpoint in PUBLIC_ENDPOINTS:
@@ -105,7 +122,9 @@ def _domain_error(error: DomainError) -> Response:
 
 
 @bp.errorhandler(RateLimitExceeded)
-def _rate_limited(_error: RateLimitExceeded) -> Response:
+def _rate_limited(error: RateLimitExceeded) -> Response:
+    if error.limit.scope == AUTH_FAILURE_SCOPE:
+        return problems.rate_limited("Too many requests from your address failed to authenticate.")
     return problems.rate_limited()
 
 

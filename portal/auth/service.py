@@ -1,13 +1,21 @@
-"""Checking credentials. Rate limiting happens at the view, where the client is known."""
+"""Checking credentials, and ending sessions. Rate limiting happens at the view, where the
+client is known."""
 
 from __future__ import annotations
 
+import hashlib
+import unicodedata
+from datetime import datetime
+
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from portal.emails import normalise_email
-from portal.errors import DomainError
+from portal.errors import DomainError, Invalid, NotFound
 from portal.models import Member
-from portal.passwords import verify_password
+from portal.orgs.service import check_password
+from portal.passwords import hash_password, verify_password
+from portal.policy import may_set_member_status, require
 from portal.roles import MemberStatus
 
 
@@ -18,6 +26,23 @@ class LoginRefused(Exception):
 
 
 WRONG_CREDENTIALS = "That e-mail and password don't match an account. Check both and try again."
+
+
+def login_key(raw: str) -> str:
+    """The account a login attempt aims at, for the per-account limit.
+
+    Built on the lookup's own normalisation (IDNA domain, lower case), then NFKC and case
+    folding on top: every spelling that reaches an account shares its key, and the extra
+    folding can only merge keys, never split one. An address that isn't valid can't reach
+    any account; it still gets a stable key so guessing at it is limited too. Hashed, so the
+    limiter's storage never holds addresses.
+    """
+    try:
+        address = normalise_email(raw)
+    except DomainError:
+        address = (raw or "").strip()
+    folded = unicodedata.normalize("NFKC", address).casefold()
+    return hashlib.sha256(folded.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def authenticate(session: Session, email: str, password: str) -> Member:
@@ -36,6 +61,71 @@ def authenticate(session: Session, email: str, password: str) -> Member:
     return member
 
 
-def load_member(session: Session, public_id: str) -> Member | None:
+def load_member(session: Session, user_id: str) -> Member | None:
+    """The member a session (or remember cookie) names, if that session is still current.
+
+    `user_id` is Member.get_id(): "<public id>:<session generation>". An id from before the
+    last logout, password change or deactivation carries an older generation and is refused,
+    as is an id without one (issued before generations existed).
+    """
+    public_id, _, generation = user_id.rpartition(":")
+    if not public_id or not generation.isdigit():
+        return None
     member = session.exec(select(Member).where(Member.public_id == public_id)).first()
-    return member if member and member.is_active else None
+    if member is None or not member.is_active or member.session_generation != int(generation):
+        return None
+    return member
+
+
+def end_sessions(session: Session, member: Member) -> None:
+    """End every session the member has, on every device (sessions are signed cookies the
+    server can't delete, so they are made stale instead)."""
+    # In SQL, so two concurrent bumps can't both write the same number.
+    session.execute(
+        update(Member)
+        .where(Member.id == member.id)
+        .values(session_generation=Member.session_generation + 1)
+    )
+    session.refresh(member, ["session_generation"])
+
+
+def member_by_email(session: Session, email: str) -> Member:
+    address = normalise_email(email)
+    member = session.exec(select(Member).where(Member.email == address)).first()
+    if member is None:
+        raise NotFound(f"No member has the address {address}.", field="email")
+    return member
+
+
+def change_password(session: Session, member: Member, new_password: str, now: datetime) -> Member:
+    """Set a member's password and end their sessions: whoever knew the old password (or
+    holds a cookie from then) is signed out everywhere."""
+    check_password(new_password)
+    member.password_hash = hash_password(new_password)
+    session.add(member)
+    session.flush()
+    end_sessions(session, member)
+    return member
+
+
+SETTABLE_STATUSES = (MemberStatus.ACTIVE, MemberStatus.DISABLED)
+
+
+def set_member_status(
+    session: Session, actor: Member | None, member: Member, status: MemberStatus, now: datetime
+) -> Member:
+    """Activate or disable a member. `actor` is the admin doing it, or None for the portal's
+    operator at the command line (who already holds the database). Disabling ends the
+    member's sessions, so re-activating them later doesn't revive an old cookie."""
+    if actor is not None:
+        require(may_set_member_status(actor, member))
+    if status not in SETTABLE_STATUSES:
+        raise Invalid("A member's status can be set to active or disabled.", field="status")
+    if member.status == status:
+        return member
+    member.status = status.value
+    session.add(member)
+    session.flush()
+    if status != MemberStatus.ACTIVE:
+        end_sessions(session, member)
+    return member

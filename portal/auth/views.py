@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.auth.forms import LoginForm
-from portal.auth.service import LoginRefused, authenticate
+from portal.auth.service import LoginRefused, authenticate, end_sessions, login_key
 from portal.db import get_session
-from portal.extensions import limiter
+from portal.extensions import client_ip, limiter
 from portal.safe_urls import safe_next
 
 bp = Blueprint("auth", __name__)
 
 
 def _account_key() -> str:
-    return "login-account:" + (request.form.get("email") or "").strip().lower()
+    # Account and client together: five wrong guesses from elsewhere must not lock the owner
+    # out (the per-IP limit still caps what one client can try across accounts).
+    return f"login-account:{login_key(request.form.get('email') or '')}:{client_ip()}"
+
+
+def _rotate_csrf_token() -> None:
+    """A token seen before the session changed hands (a shared computer, a planted cookie)
+    must not validate after it. The next page generates a fresh one."""
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    session.pop(field, None)
+    g.pop(field, None)
 
 
 def _failed(response: object) -> bool:
@@ -50,6 +70,7 @@ def login() -> ResponseReturnValue:
             form.form_errors.append(refused.message)
         else:
             login_user(member)
+            _rotate_csrf_token()
             return redirect(target)
     return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 401
 
@@ -59,6 +80,10 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     if request.method == "GET":  # a link can't log you out; a CSRF-protected form can
         return render_template("auth/logout.html")
+    db = get_session()
+    end_sessions(db, current_user._get_current_object())  # copies of this cookie stop working
+    db.commit()
     logout_user()
+    _rotate_csrf_token()
     flash("You have been logged out.", "info")
     return redirect(url_for("auth.login"))

@@ -147,3 +147,144 @@ def test_proxy_fix_is_switched_on_by_configuration(database_url):
     app = create_app(app_config(database_url, PROXY_FIX=1))
     assert type(app.wsgi_app).__name__ == "ProxyFix"
     app.extensions["portal.engine"].dispose()
+
+
+# --- sessions end when they should ----------------------------------------------------------
+
+
+def copy_of_session(app, client):
+    """Another browser holding a copy of `client`'s session cookie (as a thief would)."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+def signed_in(client) -> bool:
+    return client.get("/").status_code == 200
+
+
+def test_logout_ends_a_copied_session(app, client, member):
+    login(client, member.email)
+    thief = copy_of_session(app, client)
+    assert signed_in(thief)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    response = thief.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+    # Logging in again works, with a session of its own.
+    assert login(client, member.email).status_code == 302
+    assert signed_in(client) and not signed_in(thief)
+
+
+def test_a_password_change_ends_sessions_copied_before_it(app, client, session, member):
+    from portal.auth.service import change_password
+    from portal.clock import utcnow
+
+    login(client, member.email)
+    thief = copy_of_session(app, client)
+    change_password(session, member, "a brand new passphrase", utcnow())
+    session.commit()
+    assert not signed_in(thief) and not signed_in(client)
+    assert login(client, member.email).status_code == 401  # the old password is gone
+    assert login(client, member.email, "a brand new passphrase").status_code == 302
+
+
+def test_deactivation_ends_sessions_even_after_reactivation(app, client, session, member):
+    from portal.auth.service import set_member_status
+    from portal.clock import utcnow
+    from portal.models import Organization
+    from portal.roles import MemberStatus
+
+    admin = make_member(
+        session, session.get(Organization, member.organization_id), Role.ADMIN_TENANT
+    )
+    login(client, member.email)
+    thief = copy_of_session(app, client)
+    set_member_status(session, admin, member, MemberStatus.DISABLED, utcnow())
+    session.commit()
+    assert not signed_in(thief)
+    set_member_status(session, admin, member, MemberStatus.ACTIVE, utcnow())
+    session.commit()
+    assert not signed_in(thief) and not signed_in(client)
+    assert login(client, member.email).status_code == 302
+
+
+def test_a_session_from_before_session_generations_is_refused(app, client, member):
+    login(client, member.email)
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = member.public_id  # what get_id() returned until now
+    assert not signed_in(client)
+
+
+# --- CSRF tokens change with the session's owner ---------------------------------------------
+
+
+def test_the_csrf_token_from_before_login_is_refused_after_it(client, member):
+    before = csrf_token(client)
+    login(client, member.email)
+    stale = client.post("/logout", data={"csrf_token": before})
+    assert stale.status_code == 400
+    assert signed_in(client)
+    fresh = csrf_token(client, "/")
+    assert fresh != before
+    assert client.post("/logout", data={"csrf_token": fresh}).status_code == 302
+
+
+def test_logout_rotates_the_csrf_token(client, member):
+    login(client, member.email)
+    signed_in_token = csrf_token(client, "/")
+    client.post("/logout", data={"csrf_token": signed_in_token})
+    stale = client.post(
+        "/login",
+        data={
+            "email": member.email,
+            "password": "correct horse battery",
+            "csrf_token": signed_in_token,
+        },
+    )
+    assert stale.status_code == 400  # refused by CSRF protection, not a login
+    assert not signed_in(client)
+    assert login(client, member.email).status_code == 302
+
+
+# --- the per-account limit -------------------------------------------------------------------
+
+
+def test_every_spelling_of_an_address_shares_one_login_limit(client, member):
+    spellings = [
+        "max@ｅxample.org",  # full-width e: the lookup finds the account through it
+        "MAX@EXAMPLE.ORG",
+        " max@example.org ",
+        "max@Example.ORG",
+        "ｍax@example.org",  # full-width m: folded by NFKC
+    ]
+    for spelling in spellings:
+        assert login(client, spelling, "wrong password").status_code == 401
+    assert login(client, member.email).status_code == 429
+
+
+def test_failures_from_another_address_do_not_lock_the_owner_out(app, member):
+    attacker, owner = app.test_client(), app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    for _ in range(5):
+        assert login(attacker, member.email, "wrong password").status_code == 401
+    assert login(attacker, member.email).status_code == 429
+    assert login(owner, member.email).status_code == 302
+
+
+def test_a_remember_cookie_from_before_logout_is_refused_after_it(app, client, member):
+    # The login form offers no "remember me" today; should one appear, Flask-Login's
+    # remember cookie carries get_id() too, so the generation ends it with the session.
+    from flask_login.utils import encode_cookie
+
+    with app.test_request_context():
+        remember = encode_cookie(member.get_id())
+    holder = app.test_client()
+    holder.set_cookie("remember_token", remember)
+    assert signed_in(holder)
+    login(client, member.email)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/")})
+    stale = app.test_client()
+    stale.set_cookie("remember_token", remember)
+    assert not signed_in(stale)

@@ -228,6 +228,7 @@ def test_the_development_mailbox_shows_mail_when_no_smtp_server_is_set(
     session.commit()
     assert Worker(dev).run_once().delivered == 1
     client = dev.test_client()
+    login(client, inviter.email)  # the mailbox is for signed-in members only
     index = client.get("/dev/mailbox").get_data(as_text=True)
     assert "Ines Inviter invited you to join Harbour Club" in index
     mail_id = re.search(r"/dev/mailbox/(\d+)", index).group(1)

@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import Session
 
+from portal.audit import service as audit
 from portal.clock import utcnow
 from portal.db import engine
 from portal.errors import DomainError
@@ -60,6 +61,7 @@ def create_member_command(
 ) -> None:
     """Create an active member with a role (and optionally a unit)."""
     with Session(engine()) as session:
+        audit.set_context(session, channel="cli")
         try:
             org = orgs.get_organization(session, org_slug)
             member = orgs.create_member(
@@ -72,6 +74,7 @@ def create_member_command(
                 unit=orgs.get_unit(session, org, unit) if unit else None,
                 now=utcnow(),
             )
+            audit.member_created(session, None, member, member.created_at)
         except DomainError as error:
             _fail(error)
         session.commit()

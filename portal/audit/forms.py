@@ -20,11 +20,17 @@ class DayField(DateField):
             raise ValueError("Enter a date such as 2026-03-14.") from exc
 
 
+class ActionField(SelectField):
+    def pre_validate(self, form: FlaskForm) -> None:
+        if self.data and self.data not in ACTIONS:
+            raise ValidationError("Choose an action from the list.")
+
+
 class AuditFilterForm(FlaskForm):
     class Meta:
         csrf = False  # reading only; a filter link must work when shared
 
-    action = SelectField(
+    action = ActionField(
         "Action",
         choices=[SelectChoice("", "Any action")]
         + [SelectChoice(name, label) for name, label in ACTIONS.items()],

@@ -28,7 +28,7 @@ SCOPES = {
     "invite-on-behalf": "Send invitations in the name of another member",
     "read-profiles": "Read members",
     "create-profiles": "Create members through an invitation (headless join)",
-    "read-audit": "Read the audit log (the token's owner must be an organisation admin)",
+    "read-audit": "Read the audit log (works for tokens of organisation admins only)",
 }
 TOKEN_PREFIX = "mpt_"  # noqa: S105 (not a secret: makes tokens recognisable to scanners)
 DISPLAY_PREFIX_LENGTH = 12  # "mpt_" and 8 characters of the secret part

@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.admin.views import bp as admin_bp
     from portal.api.admin_views import bp as api_tokens_bp
     from portal.api.views import bp as api_bp
+    from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
     from portal.delivery.views import bp as delivery_bp
     from portal.devmail.views import bp as devmail_bp
@@ -106,6 +107,7 @@ def _register_blueprints(app: Flask) -> None:
         api_bp,
         api_tokens_bp,
         email_templates_bp,
+        audit_bp,
     ]
     if app.config["PORTAL_ENV"] == "development":  # in production /dev/mailbox doesn't exist
         blueprints.append(devmail_bp)

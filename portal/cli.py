@@ -10,6 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlmodel import Session
 
+from portal.audit import service as audit
 from portal.auth import service as auth
 from portal.clock import utcnow
 from portal.db import engine
@@ -61,6 +62,7 @@ def create_member_command(
 ) -> None:
     """Create an active member with a role (and optionally a unit)."""
     with Session(engine()) as session:
+        audit.set_context(session, channel="cli")
         try:
             org = orgs.get_organization(session, org_slug)
             member = orgs.create_member(
@@ -73,6 +75,7 @@ def create_member_command(
                 unit=orgs.get_unit(session, org, unit) if unit else None,
                 now=utcnow(),
             )
+            audit.member_created(session, None, member, member.created_at)
         except DomainError as error:
             _fail(error)
         session.commit()
@@ -85,6 +88,7 @@ def create_member_command(
 def set_password_command(email: str, password: str) -> None:
     """Set a member's password, and sign them out everywhere."""
     with Session(engine()) as session:
+        audit.set_context(session, channel="cli")
         try:
             member = auth.member_by_email(session, email)
             auth.change_password(session, member, password, utcnow())
@@ -100,6 +104,7 @@ def set_password_command(email: str, password: str) -> None:
 def set_status_command(email: str, status: str) -> None:
     """Activate or disable a member (disabling signs them out everywhere)."""
     with Session(engine()) as session:
+        audit.set_context(session, channel="cli")
         try:
             member = auth.member_by_email(session, email)
             auth.set_member_status(session, None, member, MemberStatus(status), utcnow())

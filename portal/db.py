@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, create_engine
+
+from portal.audit import service as audit
+from portal.extensions import client_ip
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -46,6 +49,10 @@ def get_session() -> Session:
     """The request's session. Views commit once; anything uncommitted is rolled back."""
     if "db_session" not in g:
         g.db_session = Session(engine(), expire_on_commit=False)
+        if has_request_context():
+            # The unit of work carries where its changes come from, for the audit log:
+            # services take the session, never the request.
+            audit.set_context(g.db_session, ip=client_ip(), channel="web")
     return g.db_session
 
 

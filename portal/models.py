@@ -317,3 +317,38 @@ class IdempotencyRecord(SQLModel, table=True):
     response_status: int
     response_body: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """One change made by someone (or the command line), written in the change's own
+    transaction. Never updated or deleted: it is the organisation's record of who did what."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        # The list, newest first, and its filters (keyset on id in each).
+        Index("ix_audit_event_org_id", "organization_id", "id"),
+        Index("ix_audit_event_org_action_id", "organization_id", "action", "id"),
+        Index("ix_audit_event_org_actor_id", "organization_id", "actor_id", "id"),
+        Index("ix_audit_event_org_created", "organization_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("ae"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    # None for the command line and the worker. Name and address as they were at the time:
+    # the row must still say who it was after the member is renamed.
+    actor_id: int | None = Field(default=None, foreign_key="member.id")
+    actor_name: str = Field(default="", max_length=200)
+    actor_email: str = Field(default="", max_length=320)
+    # "web", "api", "cli" or "system"; with "api", the token used (its public id).
+    channel: str = Field(default="system", max_length=10)
+    api_token_id: str | None = Field(default=None, max_length=40)
+    action: str = Field(max_length=60)  # dotted: "webhook.secret_rolled"
+    target_type: str = Field(max_length=30)
+    target_id: str = Field(default="", max_length=80)
+    target_label: str = Field(default="", max_length=300)
+    # The changed fields only; secrets are named with the value "changed", never shown.
+    before: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    after: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    ip: str | None = Field(default=None, max_length=45)
+    created_at: datetime = Field(sa_type=UTCDateTime)

@@ -99,6 +99,19 @@ def may_manage_settings(actor: Member) -> Decision:
     return ALLOWED
 
 
+def may_read_audit_log(actor: Member) -> Decision:
+    """Settings → Audit log and GET /api/v1/audit-events (through the token's owner)."""
+    if not (active := _active(actor)):
+        return active
+    if actor.role_enum is not Role.ADMIN_TENANT:
+        return Decision(
+            False,
+            "Only organisation admins can read the audit log. "
+            f"Your role is {actor.role_enum.label}.",
+        )
+    return ALLOWED
+
+
 def oversees(actor: Member, target: Scoped) -> bool:
     """HR and admins oversee their unit (*_LOCAL) or their organisation (*_TENANT)."""
     if actor.role_enum is Role.USER:

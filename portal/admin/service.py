@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from portal.models import Member, Organization
+from portal.audit import service as audit
+from portal.models import InvitationSettings, Member, Organization
 from portal.orgs.service import settings_for
 from portal.policy import may_manage_settings, require
 from portal.roles import Role
@@ -35,6 +36,7 @@ def update_invitation_settings(
     org = session.get(Organization, actor.organization_id)
     settings = settings_for(session, actor.organization_id)
     assert org is not None
+    before = _audited(org, settings)
     settings.enabled = values.enabled
     settings.min_inviter_role = values.min_inviter_role.value
     settings.expiry_days = values.expiry_days
@@ -46,3 +48,19 @@ def update_invitation_settings(
     org.brand_color = values.brand_color.lower()
     org.logo_url = values.logo_url.strip()
     session.add_all([settings, org])
+    audit.record(
+        session,
+        actor,
+        "settings.invitations.updated",
+        audit.Target("organization", org.slug, org.name),
+        before=before,
+        after=_audited(org, settings),
+        now=now,
+    )
+
+
+def _audited(org: Organization, settings: InvitationSettings) -> dict[str, object]:
+    """What the audit log compares before and after a save: every setting."""
+    return audit.columns(settings, exclude=("organization_id", "updated_at")) | audit.columns(
+        org, exclude=("id", "slug", "created_at")
+    )

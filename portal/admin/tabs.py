@@ -10,6 +10,7 @@ SETTINGS_TABS = (
     ("API tokens", "api_tokens.index"),
     ("Webhooks", "webhooks.index"),
     ("Delivery", "delivery.status"),
+    ("Audit log", "audit.index"),
 )
 
 

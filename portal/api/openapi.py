@@ -12,6 +12,8 @@ from typing import Any
 from portal.api.idempotency import MAX_KEY
 from portal.api.queries import DEFAULT_LIMIT, MAX_LIMIT, STATUS_BUCKETS
 from portal.api.tokens import SCOPES
+from portal.audit import queries as audit_queries
+from portal.audit.service import ACTIONS, CHANNELS
 from portal.invites.service import MAX_MESSAGE, MAX_NAME, MAX_PART_NAME
 from portal.roles import MemberStatus
 
@@ -221,6 +223,82 @@ INVITE_LIST = {
     "required": ["data", "nextCursor"],
 }
 
+CHANGED_FIELDS = {
+    "type": "object",
+    "additionalProperties": True,
+    "description": "The changed fields only, by the portal's own field names. A secret "
+    "(signing secret, token, password) is never shown: its value is the word `changed`.",
+}
+
+AUDIT_EVENT = {
+    "type": "object",
+    "description": "One change: who made it, when, to what, from where.",
+    "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "description": "Public id (`ae-…`)."},
+        "createdAt": TIMESTAMP,
+        "action": {"type": "string", "enum": list(ACTIONS)},
+        "actor": {
+            "description": "The member who made the change, with the name and address they "
+            "had then; null for the command line and the portal's own work.",
+            "oneOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "id": MEMBER_ID,
+                        "fullName": {"type": "string"},
+                        "email": {"type": "string"},
+                    },
+                    "required": ["id", "fullName", "email"],
+                },
+            ],
+        },
+        "channel": {
+            "type": "string",
+            "enum": list(CHANNELS),
+            "description": "Through the web, the API, the command line, or the portal itself.",
+        },
+        "apiTokenId": _nullable(
+            {"type": "string", "description": "With channel api: the token used (`tk-…`)."}
+        ),
+        "ip": _nullable({"type": "string", "description": "The client's address."}),
+        "target": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "type": {"type": "string", "description": "organization, template, webhook, …"},
+                "id": _nullable({"type": "string", "description": "Its public id."}),
+                "label": {"type": "string", "description": "Its name, as it was."},
+            },
+            "required": ["type", "id", "label"],
+        },
+        "before": CHANGED_FIELDS,
+        "after": CHANGED_FIELDS,
+    },
+}
+AUDIT_EVENT["required"] = list(AUDIT_EVENT["properties"])
+
+AUDIT_EVENT_LIST = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "data": {
+            "type": "array",
+            "items": _ref("AuditEvent"),
+            "maxItems": audit_queries.MAX_LIMIT,
+        },
+        "nextCursor": _nullable(
+            {
+                "type": "string",
+                "description": "Pass as `cursor` for older events; null at the end.",
+            }
+        ),
+    },
+    "required": ["data", "nextCursor"],
+}
+
 PROBLEM = {
     "type": "object",
     "description": "RFC 9457 problem details (application/problem+json).",
@@ -416,6 +494,32 @@ LIST_PARAMETERS = [
     _query("cursor", {"type": "string"}, "The previous page's nextCursor."),
 ]
 
+AUDIT_PARAMETERS = [
+    _query("action", {"type": "string", "enum": list(ACTIONS)}, "Only this action."),
+    _query("actorId", {"type": "string"}, "Only changes made by this member (`mb-…`)."),
+    _query(
+        "createdAfter",
+        {"type": "string", "format": "date-time"},
+        "Only changes at or after this time (RFC 3339).",
+    ),
+    _query(
+        "createdBefore",
+        {"type": "string", "format": "date-time"},
+        "Only changes before this time (RFC 3339).",
+    ),
+    _query(
+        "limit",
+        {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": audit_queries.MAX_LIMIT,
+            "default": audit_queries.DEFAULT_LIMIT,
+        },
+        f"Page size, at most {audit_queries.MAX_LIMIT}.",
+    ),
+    _query("cursor", {"type": "string"}, "The previous page's nextCursor."),
+]
+
 
 def _paths() -> dict[str, Any]:
     return {
@@ -518,6 +622,22 @@ def _paths() -> dict[str, Any]:
                 body="NewMember",
             ),
         },
+        "/audit-events": {
+            "get": _operation(
+                "listAuditEvents",
+                "List the audit log",
+                "Changes to the organisation's settings, e-mail templates, webhooks, API "
+                "tokens and members, and invitations revoked by someone other than their "
+                "inviter, newest first, a page at a time. The token's owner must be an "
+                "organisation admin (not_allowed otherwise).",
+                "read-audit",
+                {
+                    "200": _ok("AuditEventList", "A page of audit events."),
+                    **_errors("invalid", "not_allowed"),
+                },
+                parameters=AUDIT_PARAMETERS,
+            ),
+        },
         "/members/{id}": {
             "get": _operation(
                 "getMember",
@@ -563,6 +683,8 @@ def document(base_url: str) -> dict[str, Any]:
                 "NewInvite": NEW_INVITE,
                 "Member": MEMBER,
                 "NewMember": NEW_MEMBER,
+                "AuditEvent": AUDIT_EVENT,
+                "AuditEventList": AUDIT_EVENT_LIST,
                 "Problem": PROBLEM,
             },
         },

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from portal.api.queries import InviteRow, MemberRow
+from portal.audit.queries import AuditRow
 from portal.invites.events import API_STATUS
 from portal.invites.service import effective_status
 from portal.webhooks.service import rfc3339
@@ -47,4 +48,23 @@ def member(row: MemberRow) -> dict[str, Any]:
         "createdAt": timestamp(m.created_at),
         "invitedBy": {"id": row.inviter[0], "fullName": row.inviter[1]} if row.inviter else None,
         "inviteId": row.invite_id,
+    }
+
+
+def audit_event(row: AuditRow) -> dict[str, Any]:
+    e = row.event
+    actor = None
+    if e.actor_id is not None:
+        actor = {"id": row.actor_public_id, "fullName": e.actor_name, "email": e.actor_email}
+    return {
+        "id": e.public_id,
+        "createdAt": timestamp(e.created_at),
+        "action": e.action,
+        "actor": actor,
+        "channel": e.channel,
+        "apiTokenId": e.api_token_id,
+        "ip": e.ip,
+        "target": {"type": e.target_type, "id": e.target_id or None, "label": e.target_label},
+        "before": e.before,
+        "after": e.after,
     }

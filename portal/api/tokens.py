@@ -15,6 +15,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from portal.audit import service as audit
 from portal.errors import DomainError, Invalid, NotAllowed, NotFound
 from portal.models import ApiToken, Member
 from portal.policy import may_manage_settings, require
@@ -27,6 +28,7 @@ SCOPES = {
     "invite-on-behalf": "Send invitations in the name of another member",
     "read-profiles": "Read members",
     "create-profiles": "Create members through an invitation (headless join)",
+    "read-audit": "Read the audit log (works for tokens of organisation admins only)",
 }
 TOKEN_PREFIX = "mpt_"  # noqa: S105 (not a secret: makes tokens recognisable to scanners)
 DISPLAY_PREFIX_LENGTH = 12  # "mpt_" and 8 characters of the secret part
@@ -127,7 +129,23 @@ def create_token(
     )
     session.add(token)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "token.created",
+        _target(token),
+        after={
+            "owner": f"{owner.full_name} ({owner.public_id})",
+            **audit.snapshot(token, ("scopes", "expires_at")),
+        },
+        secrets=("token",),
+        now=now,
+    )
     return Created(token, secret)
+
+
+def _target(token: ApiToken) -> audit.Target:
+    return audit.Target("token", token.public_id, token.name)
 
 
 @dataclass(frozen=True)
@@ -166,6 +184,15 @@ def revoke_token(session: Session, actor: Member, token: ApiToken, now: datetime
     if token.revoked_at is None:  # revoking twice keeps the first date
         token.revoked_at = now
         session.add(token)
+        audit.record(
+            session,
+            actor,
+            "token.revoked",
+            _target(token),
+            before={"revoked_at": None},
+            after={"revoked_at": now},
+            now=now,
+        )
     return token
 
 

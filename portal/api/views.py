@@ -19,13 +19,16 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from portal.api import idempotency, openapi, problems, queries, serializers, tokens
 from portal.api import service as api_service
+from portal.audit import queries as audit_queries
+from portal.audit import service as audit
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.delivery.mail import join_url
 from portal.emails import normalise_email
-from portal.errors import DomainError
+from portal.errors import DomainError, NotAllowed
 from portal.extensions import client_ip, csrf, limiter
 from portal.invites import service as invites
+from portal.policy import may_read_audit_log
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
@@ -57,6 +60,8 @@ LIST_PARAMETERS = {
     "limit",
     "cursor",
 }
+
+AUDIT_PARAMETERS = {"action", "actorId", "createdAfter", "createdBefore", "limit", "cursor"}
 
 
 # --- authentication and rate limiting ------------------------------------------------------
@@ -105,6 +110,7 @@ def _authenticate() -> None:
         return
     session = get_session()
     g.api = tokens.authenticate(session, presented_token(), utcnow())
+    audit.set_context(session, channel="api", api_token_id=g.api.token.public_id)
     # last_used_at in a transaction of its own: a request that then fails still used the token.
     session.commit()
 
@@ -206,30 +212,45 @@ def _timestamp(name: str, value: str) -> datetime:
         ) from exc
 
 
-def _list_filters() -> tuple[queries.InviteFilters, int, str | None]:
-    args = request.args
-    errors: list[tuple[str, str]] = [
+def _unknown_parameters(accepted: set[str]) -> list[tuple[str, str]]:
+    return [
         (name, "There is no such parameter. The accepted ones are listed at /api/docs.")
-        for name in args
-        if name not in LIST_PARAMETERS
+        for name in request.args
+        if name not in accepted
     ]
-    values: dict[str, Any] = {}
-    limit = queries.DEFAULT_LIMIT
-    if (raw := args.get("limit")) is not None:
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= queries.MAX_LIMIT:
-            errors.append(("limit", f"Use a whole number from 1 to {queries.MAX_LIMIT}."))
-        else:
-            limit = int(raw)
-    if (status := args.get("status")) is not None:
-        if status not in queries.STATUS_BUCKETS:
-            errors.append(("status", f"Use one of {', '.join(queries.STATUS_BUCKETS)}."))
-        values["status"] = status
+
+
+def _limit(errors: list[tuple[str, str]], default: int, most: int) -> int:
+    raw = request.args.get("limit")
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
+        errors.append(("limit", f"Use a whole number from 1 to {most}."))
+        return default
+    return int(raw)
+
+
+def _created_range(errors: list[tuple[str, str]]) -> dict[str, datetime]:
+    values = {}
     for name, key in (("createdAfter", "created_after"), ("createdBefore", "created_before")):
-        if (raw := args.get(name)) is not None:
+        if (raw := request.args.get(name)) is not None:
             try:
                 values[key] = _timestamp(name, raw)
             except problems.FieldErrors as error:
                 errors.extend(error.errors)
+    return values
+
+
+def _list_filters() -> tuple[queries.InviteFilters, int, str | None]:
+    args = request.args
+    errors = _unknown_parameters(LIST_PARAMETERS)
+    values: dict[str, Any] = {}
+    limit = _limit(errors, queries.DEFAULT_LIMIT, queries.MAX_LIMIT)
+    if (status := args.get("status")) is not None:
+        if status not in queries.STATUS_BUCKETS:
+            errors.append(("status", f"Use one of {', '.join(queries.STATUS_BUCKETS)}."))
+        values["status"] = status
+    values.update(_created_range(errors))
     if (email := args.get("email")) is not None:
         try:
             values["email"] = normalise_email(email)
@@ -390,6 +411,7 @@ def create_member() -> Response:
                 now=now,
                 organization_id=auth.token.organization_id,
             )
+            audit.member_created(session, auth.owner, member, now)
             session.commit()
         except IntegrityError:
             # Someone registered this address at the same moment: the retry says so.
@@ -409,6 +431,61 @@ def get_member(member_id: str) -> Response:
     auth.require("read-profiles")
     row = queries.member_row(get_session(), auth.token.organization_id, member_id)
     return _json(serializers.member(row))
+
+
+# --- the audit log -------------------------------------------------------------------------
+
+
+def _audit_filters() -> tuple[audit_queries.AuditFilters, int, str | None]:
+    args = request.args
+    errors = _unknown_parameters(AUDIT_PARAMETERS)
+    limit = _limit(errors, audit_queries.DEFAULT_LIMIT, audit_queries.MAX_LIMIT)
+    values: dict[str, Any] = _created_range(errors)
+    if (action := args.get("action")) is not None:
+        if action not in audit.ACTIONS:
+            errors.append(
+                ("action", "There is no such action. The actions are listed at /api/docs.")
+            )
+        values["action"] = action
+    if (actor_id := args.get("actorId")) is not None:
+        actor = audit_queries.member_by_public_id(
+            get_session(), _auth().token.organization_id, actor_id
+        )
+        if actor is None:
+            errors.append(("actorId", "There is no member with this id in your organisation."))
+        else:
+            values["actor_id"] = actor.id
+    cursor = args.get("cursor")
+    if cursor is not None:
+        try:
+            audit_queries.decode_cursor(cursor)
+        except DomainError as error:
+            errors.append(("cursor", error.message))
+    if errors:
+        raise problems.FieldErrors(errors)
+    return audit_queries.AuditFilters(**values), limit, cursor
+
+
+@bp.get("/v1/audit-events")
+def list_audit_events() -> Response:
+    auth = _auth()
+    auth.require("read-audit")
+    if not may_read_audit_log(auth.owner):
+        # A token never reads more than its owner could on the settings page.
+        raise NotAllowed(
+            f"This token's owner, {auth.owner.full_name}, isn't an organisation admin, and "
+            "only organisation admins can read the audit log."
+        )
+    filters, limit, cursor = _audit_filters()
+    page = audit_queries.list_events(
+        get_session(), auth.token.organization_id, filters, limit=limit, cursor=cursor
+    )
+    return _json(
+        {
+            "data": [serializers.audit_event(row) for row in page.rows],
+            "nextCursor": page.next_cursor,
+        }
+    )
 
 
 # --- documentation -------------------------------------------------------------------------

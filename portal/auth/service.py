@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, select
 
+from portal.audit import service as audit
 from portal.emails import normalise_email
 from portal.errors import DomainError, Invalid, NotFound
 from portal.models import Member
@@ -97,14 +98,27 @@ def member_by_email(session: Session, email: str) -> Member:
     return member
 
 
-def change_password(session: Session, member: Member, new_password: str, now: datetime) -> Member:
+def change_password(
+    session: Session, member: Member, new_password: str, now: datetime, actor: Member | None = None
+) -> Member:
     """Set a member's password and end their sessions: whoever knew the old password (or
-    holds a cookie from then) is signed out everywhere."""
+    holds a cookie from then) is signed out everywhere. `actor` None: the member themselves,
+    or the operator at the command line."""
     check_password(new_password)
     member.password_hash = hash_password(new_password)
     session.add(member)
     session.flush()
     end_sessions(session, member)
+    audit.record(
+        session,
+        actor,
+        "member.password_changed",
+        audit.member_target(member),
+        after={},
+        secrets=("password",),
+        organization_id=member.organization_id,
+        now=now,
+    )
     return member
 
 
@@ -123,9 +137,20 @@ def set_member_status(
         raise Invalid("A member's status can be set to active or disabled.", field="status")
     if member.status == status:
         return member
+    before = member.status
     member.status = status.value
     session.add(member)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "member.status_changed",
+        audit.member_target(member),
+        before={"status": before},
+        after={"status": member.status},
+        organization_id=member.organization_id,
+        now=now,
+    )
     if status != MemberStatus.ACTIVE:
         end_sessions(session, member)
     return member

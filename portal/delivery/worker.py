@@ -23,6 +23,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
 from portal.api import idempotency
+from portal.audit import service as audit
 from portal.clock import utcnow
 from portal.delivery.email_channel import EmailChannel, message_id
 from portal.delivery.errors import DeliveryFailed, Obsolete, PermanentFailure
@@ -268,6 +269,16 @@ class Worker:
                 f"Disabled automatically: every delivery has failed since "
                 f"{endpoint.failing_since:%d %b %Y %H:%M} UTC. Last error: {error}"
             )[:500]
+            audit.record(
+                session,
+                None,
+                "webhook.disabled",
+                audit.Target("webhook", endpoint.public_id, endpoint.url),
+                before={"enabled": True, "disabled_reason": ""},
+                after={"enabled": False, "disabled_reason": endpoint.disabled_reason},
+                organization_id=endpoint.organization_id,
+                now=now,
+            )
         session.add(endpoint)
 
     def _mirror(

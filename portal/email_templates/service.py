@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from portal.audit import service as audit
 from portal.email_templates import sandbox
 from portal.errors import Invalid, NotFound
 from portal.models import EmailTemplate, Invitation, Member
@@ -41,6 +42,13 @@ Hello {{ invitee_name | default("there") }},
 
 We look forward to welcoming you.
 """
+
+
+_AUDITED = ("name", "subject", "body")
+
+
+def _target(template: EmailTemplate) -> audit.Target:
+    return audit.Target("template", template.public_id, template.name)
 
 
 @dataclass(frozen=True)
@@ -177,6 +185,14 @@ def create(session: Session, actor: Member, values: TemplateInput, now: datetime
     )
     session.add(template)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "template.created",
+        _target(template),
+        after=audit.snapshot(template, _AUDITED),
+        now=now,
+    )
     return template
 
 
@@ -186,9 +202,19 @@ def update_template(
     require(may_manage_settings(actor))
     _same_org(actor, template)
     clean = _validate(session, actor.organization_id, values, exclude_id=template.id)
+    before = audit.snapshot(template, _AUDITED)
     template.name, template.subject, template.body = clean.name, clean.subject, clean.body
     template.updated_at = now
     session.add(template)
+    audit.record(
+        session,
+        actor,
+        "template.updated",
+        _target(template),
+        before=before,
+        after=audit.snapshot(template, _AUDITED),
+        now=now,
+    )
     return template
 
 
@@ -214,16 +240,32 @@ def duplicate(
     )
     session.add(copy)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "template.duplicated",
+        _target(copy),
+        after={"copied_from": template.name, **audit.snapshot(copy, _AUDITED)},
+        now=now,
+    )
     return copy
 
 
-def delete(session: Session, actor: Member, template: EmailTemplate) -> None:
+def delete(session: Session, actor: Member, template: EmailTemplate, now: datetime) -> None:
     """Invitations that named it fall back to the default wording (their e-mails, resends
     included, are rendered when delivered); if it was the default, the built-in one is."""
     require(may_manage_settings(actor))
     _same_org(actor, template)
     session.execute(
         update(Invitation).where(Invitation.template_id == template.id).values(template_id=None)
+    )
+    audit.record(
+        session,
+        actor,
+        "template.deleted",
+        _target(template),
+        before={**audit.snapshot(template, _AUDITED), "is_default": template.is_default},
+        now=now,
     )
     session.delete(template)
     session.flush()
@@ -236,6 +278,7 @@ def set_default(
     require(may_manage_settings(actor))
     if template is not None:
         _same_org(actor, template)
+    previous = default_template(session, actor.organization_id)
     # Clear, then set: the unique index on (organization_id) WHERE is_default is checked
     # row by row, so flipping both rows in one UPDATE could trip over itself. Two admins
     # choosing at once: the second UPDATE waits for the first one's row locks.
@@ -251,6 +294,22 @@ def set_default(
             .values(is_default=True, updated_at=now)
         )
         session.refresh(template)
+    audit.record(
+        session,
+        actor,
+        "template.default_changed",
+        _target(template or previous) if (template or previous) else _BUILT_IN,
+        before={"default": _default_label(previous)},
+        after={"default": _default_label(template)},
+        now=now,
+    )
+
+
+_BUILT_IN = audit.Target("template", "", "The built-in e-mail")
+
+
+def _default_label(template: EmailTemplate | None) -> str:
+    return f"{template.name} ({template.public_id})" if template else "the built-in e-mail"
 
 
 def _same_org(actor: Member, template: EmailTemplate) -> None:

@@ -130,7 +130,7 @@ def delete(public_id: str) -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("email_templates/confirm_delete.html", template=template)
     name = template.name
-    service.delete(session, current_user, template)
+    service.delete(session, current_user, template, utcnow())
     session.commit()
     flash(f"Template “{name}” deleted.", "success")
     return redirect(url_for("email_templates.index"))

@@ -15,6 +15,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from portal import sealing
+from portal.audit import service as audit
 from portal.delivery.outbox import enqueue_email
 from portal.emails import normalise_email
 from portal.errors import (
@@ -319,6 +320,19 @@ def revoke(session: Session, actor: Member, invitation: Invitation, now: datetim
         raise Conflict("This invitation changed in the meantime (it was just accepted or revoked).")
     session.refresh(invitation)
     emit_invite_event(session, "INVITE_REVOKED", invitation, now)
+    if actor.id != invitation.inviter_id:
+        # Someone overruled the inviter (HR, an admin): that is the organisation's business.
+        inviter = session.get(Member, invitation.inviter_id)
+        label = f"{invitation.email}, invited by {inviter.full_name if inviter else 'a member'}"
+        audit.record(
+            session,
+            actor,
+            "invitation.revoked",
+            audit.Target("invitation", invitation.public_id, label),
+            before={"status": InvitationStatus.PENDING.value},
+            after={"status": InvitationStatus.REVOKED.value},
+            now=now,
+        )
     return invitation
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from portal import sealing
+from portal.audit import service as audit
 from portal.delivery.outbox import enqueue
 from portal.errors import Conflict, Invalid, NotFound
 from portal.models import Member, OutboxItem, OutboxStatus, WebhookEndpoint, public_id
@@ -74,7 +75,20 @@ def create_endpoint(
     )
     session.add(endpoint)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "webhook.created",
+        _target(endpoint),
+        after=audit.snapshot(endpoint, ("url", "description", "event_types", "enabled")),
+        secrets=("secret",),
+        now=now,
+    )
     return endpoint, secret
+
+
+def _target(endpoint: WebhookEndpoint) -> audit.Target:
+    return audit.Target("webhook", endpoint.public_id, endpoint.url)
 
 
 def get_endpoint(session: Session, actor: Member, endpoint_public_id: str) -> WebhookEndpoint:
@@ -107,6 +121,9 @@ def roll_secret(session: Session, actor: Member, endpoint: WebhookEndpoint, now:
     endpoint.sealed_secret = sealing.seal(secret)
     endpoint.updated_at = now
     session.add(endpoint)
+    audit.record(
+        session, actor, "webhook.secret_rolled", _target(endpoint), secrets=("secret",), now=now
+    )
     return secret
 
 
@@ -114,11 +131,24 @@ def set_enabled(
     session: Session, actor: Member, endpoint: WebhookEndpoint, enabled: bool, now: datetime
 ) -> None:
     require(may_manage_settings(actor))
+    before = audit.snapshot(endpoint, _STATE)
     endpoint.enabled = enabled
     endpoint.disabled_reason = "" if enabled else "Disabled by an admin."
     endpoint.failing_since = None
     endpoint.updated_at = now
     session.add(endpoint)
+    audit.record(
+        session,
+        actor,
+        "webhook.enabled" if enabled else "webhook.disabled",
+        _target(endpoint),
+        before=before,
+        after=audit.snapshot(endpoint, _STATE),
+        now=now,
+    )
+
+
+_STATE = ("enabled", "disabled_reason")
 
 
 def envelope(event_type: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:

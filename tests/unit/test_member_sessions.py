@@ -162,3 +162,34 @@ def test_set_status_command_disables_and_reactivates(app, session, org):
     assert unknown.exit_code == 1 and "No member has the address" in unknown.output
     bad = runner.invoke(args=["portal", "set-status", "ada@example.org", "pending_approval"])
     assert bad.exit_code == 2
+
+
+def _audit_rows(session, action):
+    from sqlmodel import select
+
+    from portal.models import AuditEvent
+
+    return session.exec(select(AuditEvent).where(AuditEvent.action == action)).all()
+
+
+def test_status_and_password_changes_from_the_command_line_are_audited(app, session, org):
+    make_member(session, org, email="ada@example.org")
+    runner = app.test_cli_runner()
+    runner.invoke(args=["portal", "set-status", "ada@example.org", "disabled"])
+    runner.invoke(
+        args=["portal", "set-password", "ada@example.org", "--password", "fresh long password"]
+    )
+    (status,) = _audit_rows(session, "member.status_changed")
+    assert (status.before, status.after) == ({"status": "active"}, {"status": "disabled"})
+    assert (status.channel, status.actor_id) == ("cli", None)
+    (password,) = _audit_rows(session, "member.password_changed")
+    assert password.after == {"password": "changed"}
+    assert "fresh long password" not in str(password.before) + str(password.after)
+
+
+def test_a_refused_password_change_leaves_no_audit_row(app, session, org):
+    make_member(session, org, email="ada@example.org")
+    app.test_cli_runner().invoke(
+        args=["portal", "set-password", "ada@example.org", "--password", "short"]
+    )
+    assert _audit_rows(session, "member.password_changed") == []

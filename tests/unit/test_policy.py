@@ -11,6 +11,7 @@ from portal.policy import (
     may_manage_invitation,
     may_manage_settings,
     may_pick_template,
+    may_read_audit_log,
     may_send_invitations,
 )
 from portal.roles import ROLE_ORDER, MemberStatus, Role
@@ -64,6 +65,23 @@ def test_may_open_settings_matrix(role, unit, enabled, level):
     assert bool(decision) is (role is Role.ADMIN_TENANT)
     if not decision:
         assert "Only organisation admins" in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("role", "unit", "status"),
+    list(itertools.product(Role, (OWN_UNIT, OTHER_UNIT, None), MemberStatus)),
+    ids=lambda v: getattr(v, "value", str(v)),
+)
+def test_may_read_the_audit_log_matrix(role, unit, status):
+    # The audit log is ADMIN_TENANT's alone, whatever the unit, and only while active.
+    decision = may_read_audit_log(member(role, unit=unit, status=status.value))
+    allowed = role is Role.ADMIN_TENANT and status is MemberStatus.ACTIVE
+    assert bool(decision) is allowed
+    if not decision:
+        assert decision.reason, "a refusal must say why"
+    if status is MemberStatus.ACTIVE and not allowed:
+        assert "Only organisation admins can read the audit log" in decision.reason
+        assert role.label in decision.reason
 
 
 def test_refusal_below_level_names_who_may_invite_and_the_members_role():

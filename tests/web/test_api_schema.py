@@ -49,6 +49,7 @@ OPERATIONS = [
     ("POST", "/invites/{id}/revoke"),
     ("POST", "/members"),
     ("GET", "/members/{id}"),
+    ("GET", "/audit-events"),
 ]
 
 
@@ -97,6 +98,7 @@ def test_the_document_is_openapi_3_1_with_every_operation_of_the_issue(client):
         ("/invites/{id}/revoke", "post"),
         ("/members", "post"),
         ("/members/{id}", "get"),
+        ("/audit-events", "get"),
     }
     invite = document["components"]["schemas"]["Invite"]["properties"]
     assert set(invite) == {
@@ -129,6 +131,9 @@ def test_the_docs_page_lists_operations_parameters_schemas_and_codes(client):
         "<code>Idempotency-Key</code>",
         'id="schema-Invite"',
         'id="schema-Problem"',
+        'id="schema-AuditEvent"',
+        "<code>GET /api/v1/audit-events</code>",
+        "<code>read-audit</code>",
         "<code>invite-on-behalf</code>",
     ):
         assert text in page, text

@@ -1,0 +1,83 @@
+"""Settings → Audit log (ADMIN_TENANT only): newest first, filtered, an "Older" page at a
+time (plain links, so it works without JavaScript)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import Blueprint, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user, login_required
+
+from portal.audit import present, queries
+from portal.audit.forms import AuditFilterForm
+from portal.db import get_session
+from portal.emails import normalise_email
+from portal.errors import DomainError, Invalid
+from portal.form_errors import attach_error
+from portal.policy import may_read_audit_log, require
+
+bp = Blueprint("audit", __name__, url_prefix="/admin/settings/audit")
+
+PAGE_SIZE = 50
+FILTERS = ("action", "actor", "since", "until")
+
+
+@bp.before_request
+@login_required
+def _admins_only() -> None:
+    require(may_read_audit_log(current_user))
+
+
+def day_start(day: date) -> datetime:
+    """Dates on the page are UTC days, as the table's times are."""
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _filters(form: AuditFilterForm) -> queries.AuditFilters:
+    actor_id = None
+    if form.actor.data:
+        email = normalise_email(form.actor.data, field="actor")
+        actor = queries.member_by_email(get_session(), current_user.organization_id, email)
+        if actor is None:
+            raise Invalid("No member of your organisation has this address.", field="actor")
+        actor_id = actor.id
+    return queries.AuditFilters(
+        action=form.action.data or None,
+        actor_id=actor_id,
+        created_after=day_start(form.since.data) if form.since.data else None,
+        created_before=day_start(form.until.data + timedelta(days=1)) if form.until.data else None,
+    )
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    form = AuditFilterForm(formdata=request.args)
+    cursor = request.args.get("cursor") or None
+    page, status = queries.AuditPage(), 200
+    if not form.validate():
+        status = 422
+    else:
+        try:
+            page = queries.list_events(
+                get_session(),
+                current_user.organization_id,
+                _filters(form),
+                limit=PAGE_SIZE,
+                cursor=cursor,
+            )
+        except DomainError as error:
+            attach_error(form, error)
+            status = error.status
+    kept = {name: request.args[name] for name in FILTERS if request.args.get(name)}
+    return render_template(
+        "audit/index.html",
+        form=form,
+        page=page,
+        present=present,
+        older_url=url_for("audit.index", **kept, cursor=page.next_cursor)
+        if page.next_cursor
+        else None,
+        newest_url=url_for("audit.index", **kept) if cursor else None,
+        filtered=bool(kept),
+    ), status

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from portal.clock import utcnow
 from portal.db import engine
+from portal.delivery.email_channel import reach
 from portal.errors import DomainError
 from portal.migrate import upgrade
 from portal.orgs import service as orgs
@@ -71,6 +72,7 @@ def create_member_command(
                 role=Role(role),
                 unit=orgs.get_unit(session, org, unit) if unit else None,
                 now=utcnow(),
+                reach=reach(current_app),
             )
         except DomainError as error:
             _fail(error)

@@ -21,6 +21,7 @@ from portal.api import idempotency, openapi, problems, queries, serializers, tok
 from portal.api import service as api_service
 from portal.clock import utcnow
 from portal.db import get_session
+from portal.delivery.email_channel import reach
 from portal.delivery.mail import join_url
 from portal.emails import normalise_email
 from portal.errors import DomainError
@@ -257,6 +258,7 @@ def _send(data: dict[str, str], now: datetime) -> tuple[int, dict[str, Any]]:
         message=data.get("message", ""),
         template_id=template_id,
         now=now,
+        reach=reach(current_app),
     )
     row = queries.invite_row(session, auth.token.organization_id, sent.invitation.public_id)
     body = serializers.invite(row, now)
@@ -370,6 +372,7 @@ def create_member() -> Response:
                 password=data.get("password"),  # none: the member signs in elsewhere
                 now=now,
                 organization_id=auth.token.organization_id,
+                reach=reach(current_app),
             )
             session.commit()
         except IntegrityError:

@@ -145,16 +145,19 @@ def finalise(config: dict[str, Any], instance_path: Path) -> None:
     config["MAIL_SMTPUTF8"] = smtputf8_setting(config.get("MAIL_SMTPUTF8"))
 
 
+_SMTPUTF8_SPELLINGS = {
+    "auto": "auto",
+    "": "auto",
+    **dict.fromkeys(("yes", "true", "1", "on"), "yes"),
+    **dict.fromkeys(("no", "false", "0", "off"), "no"),
+}
+
+
 def smtputf8_setting(value: object) -> str:
-    """MAIL_SMTPUTF8 as "auto", "yes" or "no" (booleans and on/off spellings accepted)."""
-    if value is None or value is True or value is False:
-        return {None: "auto", True: "yes", False: "no"}[value]
-    spelled = str(value).strip().lower()
-    for canonical, spellings in {
-        "auto": {"auto", ""},
-        "yes": {"yes", "true", "1", "on"},
-        "no": {"no", "false", "0", "off"},
-    }.items():
-        if spelled in spellings:
-            return canonical
-    raise ValueError(f"MAIL_SMTPUTF8 must be auto, yes or no, not {value!r}.")
+    """MAIL_SMTPUTF8 as "auto", "yes" or "no" (booleans and the usual spellings accepted)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    spelled = _SMTPUTF8_SPELLINGS.get(str(value or "").strip().lower())
+    if spelled is None:
+        raise ValueError(f"MAIL_SMTPUTF8 must be auto, yes or no, not {value!r}.")
+    return spelled

@@ -267,7 +267,7 @@ class EmailChannel:
             to = transport_address(email.to)
         except Undeliverable as exc:
             raise PermanentFailure(
-                f"{email.to} isn't an address e-mail can be sent to: {exc}"
+                f"{one_line(email.to)} isn't an address e-mail can be sent to: {exc}"
             ) from exc
         host = self._host()
         options: list[str] = []

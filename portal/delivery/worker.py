@@ -67,9 +67,9 @@ def _core(session: Session, statement: Any) -> Any:
 
 
 UNEXPECTED = {
-    "email": "Something went wrong on our side while preparing this e-mail; "
+    "email": "Something went wrong on our side with this e-mail; "
     "the details are in the portal's log.",
-    "webhook": "Something went wrong on our side while preparing this call; "
+    "webhook": "Something went wrong on our side with this call; "
     "the details are in the portal's log.",
 }
 

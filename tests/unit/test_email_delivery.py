@@ -199,7 +199,10 @@ def test_a_delivery_error_is_never_an_exception_repr(app, session, smtp, inviter
         ("Eve\r\nBcc: victim@example.org", "Eve Bcc: victim@example.org"),
         ("Eve\nReply-To: eve@evil.example", "Eve Reply-To: eve@evil.example"),
         ("Eve\rBcc: victim@example.org", "Eve Bcc: victim@example.org"),
-        ("Eve\x00\x1bBcc: victim@example.org", "Eve Bcc: victim@example.org"),
+        (
+            "Eve\x1b\x07Bcc: victim@example.org",
+            "Eve Bcc: victim@example.org",
+        ),  # no NUL: PostgreSQL refuses it
         ("Zoë\r\nBcc: victim@example.org", "Zoë Bcc: victim@example.org"),
         ("Eve\u2028Bcc: victim@example.org", "Eve Bcc: victim@example.org"),
         ("Eve\x85Bcc: victim@example.org", "Eve Bcc: victim@example.org"),

@@ -14,6 +14,7 @@ from portal.audit import service as audit
 from portal.auth import service as auth
 from portal.clock import utcnow
 from portal.db import engine
+from portal.delivery.email_channel import reach
 from portal.errors import DomainError
 from portal.migrate import upgrade
 from portal.orgs import service as orgs
@@ -74,6 +75,7 @@ def create_member_command(
                 role=Role(role),
                 unit=orgs.get_unit(session, org, unit) if unit else None,
                 now=utcnow(),
+                reach=reach(current_app),
             )
             audit.member_created(session, None, member, member.created_at)
         except DomainError as error:

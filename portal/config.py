@@ -28,6 +28,7 @@ ENV_SETTINGS = (
     "MAIL_USE_TLS",
     "MAIL_USE_SSL",
     "MAIL_DEFAULT_SENDER",
+    "MAIL_SMTPUTF8",
     "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
 )
 INT_SETTINGS = {
@@ -86,6 +87,10 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "MAIL_SUPPRESS_SEND": False,  # only the worker sends, and tests send to their own server
         "MAIL_PORT": 25,
         "MAIL_DEFAULT_SENDER": "Member Portal <no-reply@portal.localhost>",
+        # Whether the mail server takes addresses with non-ASCII letters before the @
+        # (SMTPUTF8): "auto" asks it once per process, "yes"/"no" say so without asking.
+        # Addresses it can't take are refused when they are entered.
+        "MAIL_SMTPUTF8": "auto",
     }
 
 
@@ -137,3 +142,22 @@ def finalise(config: dict[str, Any], instance_path: Path) -> None:
     if config.get("WEBHOOK_ALLOW_PRIVATE_NETWORKS") is None:
         config["WEBHOOK_ALLOW_PRIVATE_NETWORKS"] = bool(development)
     config["PORTAL_BASE_URL"] = config["PORTAL_BASE_URL"].rstrip("/")
+    config["MAIL_SMTPUTF8"] = smtputf8_setting(config.get("MAIL_SMTPUTF8"))
+
+
+_SMTPUTF8_SPELLINGS = {
+    "auto": "auto",
+    "": "auto",
+    **dict.fromkeys(("yes", "true", "1", "on"), "yes"),
+    **dict.fromkeys(("no", "false", "0", "off"), "no"),
+}
+
+
+def smtputf8_setting(value: object) -> str:
+    """MAIL_SMTPUTF8 as "auto", "yes" or "no" (booleans and the usual spellings accepted)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    spelled = _SMTPUTF8_SPELLINGS.get(str(value or "").strip().lower())
+    if spelled is None:
+        raise ValueError(f"MAIL_SMTPUTF8 must be auto, yes or no, not {value!r}.")
+    return spelled

@@ -89,9 +89,7 @@ def _smtp_server() -> Iterator[MailServer]:
 @pytest.fixture
 def smtp(_smtp_server: MailServer) -> Iterator[MailServer]:
     """The tests' own SMTP server, empty and healthy at the start of each test."""
-    _smtp_server.messages.clear()
-    _smtp_server.reply = "250 Message accepted"
-    _smtp_server.delay = 0.0
+    _smtp_server.reset()
     if not _smtp_server.running:
         _smtp_server.start()
     yield _smtp_server

@@ -6,6 +6,7 @@ import asyncio
 import email
 import socket
 import time
+from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from typing import Any
@@ -20,16 +21,46 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Envelope:
+    mail_from: str
+    rcpt_tos: list[str]
+    mail_options: list[str]
+    content: bytes
+
+
 class MailServer:
+    """`smtputf8` says whether the server advertises SMTPUTF8 (read at each new connection);
+    `refuse` maps an address to the answer its RCPT TO gets instead of 250."""
+
     def __init__(self) -> None:
         self.port = free_port()
+        self.controller: Controller | None = None
+        self.reset()
+
+    def reset(self) -> None:
         self.messages: list[EmailMessage] = []
+        self.envelopes: list[Envelope] = []
         self.reply = "250 Message accepted"
         self.delay = 0.0  # seconds to think before answering each message
-        self.controller: Controller | None = None
+        self.refuse: dict[str, str] = {}
+        self.smtputf8 = False
+
+    @property
+    def smtputf8(self) -> bool:
+        return self._smtputf8
+
+    @smtputf8.setter
+    def smtputf8(self, offered: bool) -> None:
+        self._smtputf8 = offered
+        if self.controller is not None:
+            self.controller.SMTP_kwargs["enable_SMTPUTF8"] = offered
 
     def start(self) -> None:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        # aiosmtpd's Controller advertises SMTPUTF8 unless told otherwise: say which.
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
         self.controller.start()
 
     def stop(self) -> None:
@@ -41,11 +72,28 @@ class MailServer:
     def running(self) -> bool:
         return self.controller is not None
 
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+    ) -> str:
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.reply.startswith("250"):
-            self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+            content = envelope.original_content or envelope.content
+            self.envelopes.append(
+                Envelope(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    list(envelope.mail_options),
+                    content,
+                )
+            )
+            self.messages.append(email.message_from_bytes(content, policy=policy.default))
         return self.reply
 
     def to(self, address: str) -> list[EmailMessage]:

@@ -23,6 +23,7 @@ from portal.audit import queries as audit_queries
 from portal.audit import service as audit
 from portal.clock import utcnow
 from portal.db import get_session
+from portal.delivery.email_channel import reach
 from portal.delivery.mail import join_url
 from portal.emails import normalise_email
 from portal.errors import DomainError, NotAllowed
@@ -297,6 +298,7 @@ def _send(data: dict[str, str], now: datetime) -> tuple[int, dict[str, Any]]:
         message=data.get("message", ""),
         template_id=template_id,
         now=now,
+        reach=reach(current_app),
     )
     row = queries.invite_row(session, auth.token.organization_id, sent.invitation.public_id)
     body = serializers.invite(row, now)
@@ -410,6 +412,7 @@ def create_member() -> Response:
                 password=data.get("password"),  # none: the member signs in elsewhere
                 now=now,
                 organization_id=auth.token.organization_id,
+                reach=reach(current_app),
             )
             audit.member_created(session, auth.owner, member, now)
             session.commit()

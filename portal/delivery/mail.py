@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from portal.email_templates import sandbox
 from portal.email_templates.service import template_for
+from portal.emails import one_line
 from portal.models import EmailTemplate, Invitation, Member, Organization, OutboxItem
 from portal.text import day
 
@@ -33,6 +34,9 @@ _INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=
 
 
 def _render(env: Environment, name: str, to: str, subject: str, **context: Any) -> RenderedEmail:
+    # Names, an organisation's name and a template's subject all reach the Subject header:
+    # rows stored before control characters were refused must still make a one-line subject.
+    subject = one_line(subject)
     text = env.get_template(f"emails/{name}.txt").render(subject=subject, **context)
     html = env.get_template(f"emails/{name}.html").render(subject=subject, **context)
     # Mail clients ignore <style>; inline it. No network: logos stay remote links.

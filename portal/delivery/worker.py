@@ -67,6 +67,14 @@ def _core(session: Session, statement: Any) -> Any:
     return session.connection().execute(statement)
 
 
+UNEXPECTED = {
+    "email": "Something went wrong on our side with this e-mail; "
+    "the details are in the portal's log.",
+    "webhook": "Something went wrong on our side with this call; "
+    "the details are in the portal's log.",
+}
+
+
 def _without_secret(payload: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k != "sealed_secret"}
 
@@ -163,10 +171,13 @@ class Worker:
             gave_up = self._record_failure(session, item, exc)
             outcome.failed += gave_up
             outcome.retrying += not gave_up
-        except Exception as exc:  # a bug, not a delivery problem: log it, retry later
+        except Exception:  # a bug, not a delivery problem: log it, retry later
             log.exception("outbox item %s raised", item.id)
+            emails.reset()  # whatever it broke, the next item starts a clean SMTP transaction
             session.rollback()
-            gave_up = self._record_failure(session, item, DeliveryFailed(repr(exc)))
+            # The traceback is in the log; the row gets a sentence, never an exception's repr.
+            failure = DeliveryFailed(UNEXPECTED.get(item.kind, UNEXPECTED["email"]))
+            gave_up = self._record_failure(session, item, failure)
             outcome.failed += gave_up
             outcome.retrying += not gave_up
         else:
@@ -188,7 +199,10 @@ class Worker:
             try:
                 secret = unseal(item.payload["sealed_secret"])
             except SealBroken as exc:
-                raise PermanentFailure(str(exc)) from exc
+                raise PermanentFailure(
+                    "This e-mail's link can't be recovered because the portal's secret key "
+                    "changed after it was queued; resend the invitation."
+                ) from exc
         base_url = self.app.config["PORTAL_BASE_URL"]
         rendered = render_outbox_email(session, self.app.jinja_env, item, base_url, secret)
         emails.send(session, rendered, message_id(item, base_url))
@@ -240,12 +254,13 @@ class Worker:
         else:
             values["next_attempt_at"] = next_attempt(attempts, now)
         log.warning(
-            "outbox item %s (%s %s) failed%s: %s",
+            "outbox item %s (%s %s) failed%s: %s%s",
             item.id,
             item.kind,
             item.topic,
             " for good" if give_up else "; will retry",
             exc.message,
+            f" ({exc.__cause__!r})" if exc.__cause__ is not None else "",
         )
         _core(session, update(OUTBOX).where(OUTBOX.c.id == item.id).values(**values))
         if item.kind == "webhook":

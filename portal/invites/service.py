@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from portal import sealing
 from portal.audit import service as audit
 from portal.delivery.outbox import enqueue_email
-from portal.emails import normalise_email
+from portal.emails import ASCII_ONLY, MailReach, normalise_email
 from portal.errors import (
     AccountExists,
     AlreadyMember,
@@ -169,15 +169,17 @@ def send_invitation(
     template_id: int | None = None,
     now: datetime,
     unit_id: int | None = None,
+    reach: MailReach = ASCII_ONLY,
 ) -> Sent:
     """Create a pending invitation and queue its e-mail.
 
     `template_id` (an EmailTemplate of the actor's organisation) words the e-mail; without
-    it the organisation's default template, or the built-in one, is used.
+    it the organisation's default template, or the built-in one, is used. `reach` says which
+    addresses the mail server can deliver to (portal.delivery.email_channel.reach).
     """
     settings = settings_for(session, actor.organization_id)
     require(may_send_invitations(actor, settings, unit_id))
-    email = normalise_email(email)
+    email = normalise_email(email, reach=reach, purpose="invited")
     first_name = _clean_text(first_name, MAX_PART_NAME, "first_name", "A first name")
     last_name = _clean_text(last_name, MAX_PART_NAME, "last_name", "A last name")
     full_name = _clean_text(
@@ -408,9 +410,11 @@ def accept(
     password: str | None,
     now: datetime,
     organization_id: int | None = None,
+    reach: MailReach = ASCII_ONLY,
 ) -> Member:
     """Register through a link: one conditional update decides, so one link makes one member.
-    `organization_id` limits the link to one organisation (see open_link)."""
+    `organization_id` limits the link to one organisation (see open_link); `reach` says which
+    addresses the mail server can deliver to."""
     landing = open_link(session, secret_digest, now, organization_id)
     invitation = landing.invitation
     email = normalise_email(email)
@@ -442,6 +446,8 @@ def accept(
         password=password,
         unit=unit,
         now=now,
+        # The invitation reached its own address, so that one is known to be deliverable.
+        reach=None if email == invitation.email else reach,
         invited_by_id=invitation.inviter_id,
         invitation_id=invitation.id,
     )

@@ -5,12 +5,22 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from portal.clock import utcnow
 from portal.db import commit_once_more_on_conflict, get_session
+from portal.delivery.email_channel import reach
 from portal.email_templates import service as email_templates
 from portal.errors import DomainError, DuplicatePending, Invalid
 from portal.form_errors import attach_error
@@ -106,7 +116,9 @@ def send() -> ResponseReturnValue:
             # A concurrent submit may win the race for this address: then answer as it stands.
             sent = commit_once_more_on_conflict(
                 session,
-                lambda: invites.send_invitation(session, current_user, now=utcnow(), **values),
+                lambda: invites.send_invitation(
+                    session, current_user, now=utcnow(), reach=reach(current_app), **values
+                ),
             )
         except DomainError as error:
             session.rollback()

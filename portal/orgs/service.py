@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, func, select
 
-from portal.emails import normalise_email
+from portal.emails import ASCII_ONLY, MailReach, normalise_email
 from portal.errors import Conflict, Invalid, NotFound
 from portal.models import InvitationSettings, Member, Organization, Unit
 from portal.passwords import MIN_LENGTH, hash_password
@@ -85,8 +85,10 @@ def create_member(
     now: datetime,
     invited_by_id: int | None = None,
     invitation_id: int | None = None,
+    reach: MailReach | None = ASCII_ONLY,
 ) -> Member:
-    email = normalise_email(email)
+    """`reach`: which addresses the mail server can deliver to (None: don't check)."""
+    email = normalise_email(email, reach=reach)
     full_name = full_name.strip()
     if not full_name:
         raise Invalid("Enter a full name.", field="full_name")

@@ -89,6 +89,8 @@ class InvitationSettings(SQLModel, table=True):
     enabled: bool = True
     min_inviter_role: str = Field(default=Role.USER.value, max_length=20)
     expiry_days: int = 14
+    # Extending never keeps an invitation open longer than this after it was (re)sent.
+    max_validity_days: int = 60
     daily_limit_per_member: int = 50
     bind_invitee_email: bool = True
     updated_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime)
@@ -189,6 +191,21 @@ class InvitationSend(SQLModel, table=True):
     sender_id: int = Field(foreign_key="member.id")
     email: str = Field(max_length=320)
     sent_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RefusedSend(SQLModel, table=True):
+    """A send refused because of its address (already a member, already invited): counted
+    with InvitationSend against the sender's daily limit, so refusals can't be used to probe
+    addresses for free. Written in a transaction of its own, after the refusal rolled back."""
+
+    __tablename__ = "invitation_refused_send"
+    __table_args__ = (Index("ix_refused_send_sender_time", "sender_id", "refused_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    sender_id: int = Field(foreign_key="member.id")
+    code: str = Field(max_length=40)  # the refusal's code; the address itself is not kept
+    refused_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class OutboxStatus(StrEnum):

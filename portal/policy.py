@@ -86,6 +86,19 @@ def may_send_invitations(
     return ALLOWED
 
 
+def may_open_invitations(actor: Member, settings: InvitationSettings) -> Decision:
+    """The invitations dashboard: whoever may send, and HR and admins even when they may
+    not send (invitations off, or a higher minimum level), to see and revoke those in
+    their scope."""
+    if (sends := may_send_invitations(actor, settings)) or actor.role_enum is Role.USER:
+        return sends
+    if not (active := _active(actor)):
+        return active
+    if actor.organization_id != settings.organization_id:
+        return sends
+    return ALLOWED
+
+
 def may_manage_settings(actor: Member) -> Decision:
     """Invitation settings, templates, rewards, API tokens, webhooks."""
     if not (active := _active(actor)):

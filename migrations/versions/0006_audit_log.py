@@ -1,7 +1,7 @@
 """audit log
 
-Revision ID: 0005_audit
-Revises: 0005_sessions
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-02 18:19:55
 """
 
@@ -11,8 +11,8 @@ import sqlmodel  # noqa: F401  (autogenerate writes sqlmodel.sql.sqltypes.AutoSt
 import portal.types  # noqa: F401
 
 
-revision = "0005_audit"
-down_revision = "0005_sessions"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -11,8 +11,10 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    ValidationError,
 )
 
+from portal.admin.service import MAX_VALIDITY_DAYS, validity_problem
 from portal.roles import INVITER_LEVEL_EXPLANATIONS, ROLE_ORDER
 
 
@@ -30,6 +32,13 @@ class InvitationSettingsForm(FlaskForm):
         validators=[
             InputRequired("Enter a number of days."),
             NumberRange(1, 90, "Choose between 1 and 90 days."),
+        ],
+    )
+    max_validity_days = IntegerField(
+        "Longest an invitation can stay open (days)",
+        validators=[
+            InputRequired("Enter a number of days."),
+            NumberRange(1, MAX_VALIDITY_DAYS, f"Choose at most {MAX_VALIDITY_DAYS} days."),
         ],
     )
     daily_limit_per_member = IntegerField(
@@ -69,3 +78,8 @@ class InvitationSettingsForm(FlaskForm):
             Regexp(r"^https?://", message="The logo address must start with https://."),
         ],
     )
+
+    def validate_max_validity_days(self, field: IntegerField) -> None:
+        # The same rule as the service, next to the field.
+        if (problem := validity_problem(self.expiry_days.data, field.data)) is not None:
+            raise ValidationError(problem)

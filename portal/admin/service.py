@@ -8,10 +8,25 @@ from datetime import datetime
 from sqlmodel import Session
 
 from portal.audit import service as audit
+from portal.errors import Invalid
 from portal.models import InvitationSettings, Member, Organization
 from portal.orgs.service import settings_for
 from portal.policy import may_manage_settings, require
 from portal.roles import Role
+
+MAX_VALIDITY_DAYS = 365
+
+
+def validity_problem(expiry_days: int | None, max_validity_days: int | None) -> str | None:
+    """What is wrong with the longest validity next to the expiry, or None."""
+    if expiry_days is None or max_validity_days is None:
+        return None
+    if not expiry_days <= max_validity_days <= MAX_VALIDITY_DAYS:
+        return (
+            f"Choose between {expiry_days} days (the invitation expiry) and "
+            f"{MAX_VALIDITY_DAYS} days."
+        )
+    return None
 
 
 @dataclass(frozen=True)
@@ -27,12 +42,15 @@ class InvitationSettingsInput:
     description: str
     brand_color: str
     logo_url: str
+    max_validity_days: int = 60
 
 
 def update_invitation_settings(
     session: Session, actor: Member, values: InvitationSettingsInput, now: datetime
 ) -> None:
     require(may_manage_settings(actor))
+    if (problem := validity_problem(values.expiry_days, values.max_validity_days)) is not None:
+        raise Invalid(problem, field="max_validity_days")
     org = session.get(Organization, actor.organization_id)
     settings = settings_for(session, actor.organization_id)
     assert org is not None
@@ -40,6 +58,7 @@ def update_invitation_settings(
     settings.enabled = values.enabled
     settings.min_inviter_role = values.min_inviter_role.value
     settings.expiry_days = values.expiry_days
+    settings.max_validity_days = values.max_validity_days
     settings.daily_limit_per_member = values.daily_limit_per_member
     settings.bind_invitee_email = values.bind_invitee_email
     settings.updated_at = now

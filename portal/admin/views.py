@@ -10,6 +10,8 @@ from portal.admin.forms import InvitationSettingsForm
 from portal.admin.service import InvitationSettingsInput, update_invitation_settings
 from portal.clock import utcnow
 from portal.db import get_session
+from portal.errors import DomainError
+from portal.form_errors import attach_error
 from portal.models import Organization
 from portal.orgs.service import settings_for
 from portal.policy import may_manage_settings, require
@@ -34,6 +36,7 @@ def invitation_settings() -> ResponseReturnValue:
             "enabled": settings.enabled,
             "min_inviter_role": settings.min_inviter_role,
             "expiry_days": settings.expiry_days,
+            "max_validity_days": settings.max_validity_days,
             "daily_limit_per_member": settings.daily_limit_per_member,
             "bind_invitee_email": settings.bind_invitee_email,
             "name": org.name,
@@ -47,6 +50,7 @@ def invitation_settings() -> ResponseReturnValue:
             enabled=form.enabled.data,
             min_inviter_role=Role(form.min_inviter_role.data),
             expiry_days=form.expiry_days.data,
+            max_validity_days=form.max_validity_days.data,
             daily_limit_per_member=form.daily_limit_per_member.data,
             bind_invitee_email=form.bind_invitee_email.data,
             name=form.name.data,
@@ -54,9 +58,14 @@ def invitation_settings() -> ResponseReturnValue:
             brand_color=form.brand_color.data,
             logo_url=form.logo_url.data or "",
         )
-        update_invitation_settings(session, current_user, values, utcnow())
-        session.commit()
-        flash("Invitation settings saved.", "success")
-        return redirect(url_for("admin.invitation_settings"))
+        try:
+            update_invitation_settings(session, current_user, values, utcnow())
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            attach_error(form, error)
+        else:
+            flash("Invitation settings saved.", "success")
+            return redirect(url_for("admin.invitation_settings"))
     status = 422 if form.errors else 200
     return render_template("admin/invitation_settings.html", form=form), status

@@ -41,7 +41,11 @@ PROBLEM_CODES: dict[str, tuple[int, str]] = {
     "invalid_invite": (404, "The inviteId isn't a valid invitation link of this organisation."),
     "method_not_allowed": (405, "The address exists, for other methods (see Allow)."),
     "conflict": (409, "The invitation's state doesn't allow this (e.g. revoking an accepted one)."),
-    "already_member": (409, "The address already belongs to a member."),
+    "already_member": (
+        409,
+        "The address already has an account, in this organisation or another (the answer is "
+        "the same for both).",
+    ),
     "duplicate_pending": (
         409,
         "The address already has a pending invitation (its id is in `inviteId`): resend that one.",
@@ -528,12 +532,13 @@ def _paths() -> dict[str, Any]:
                 "createInvite",
                 "Invite someone",
                 "Creates an invitation and queues its e-mail, with the same rules as the "
-                "dashboard. The 201 answer is the only one that shows the join link. An "
-                "identical request by the same inviter within 30 seconds answers 200 with the "
-                "invitation already created.",
+                "dashboard. The 201 answer is the only one that shows the join link. A "
+                "second request for an address that is already invited is 409 "
+                "duplicate_pending, however soon it comes: to retry safely, send an "
+                "Idempotency-Key. Refusals about the address (already_member, "
+                "duplicate_pending) count towards the inviter's daily limit like sends.",
                 "create-invites",
                 {
-                    "200": _ok("Invite", "The same invitation, sent moments ago."),
                     "201": _ok("CreatedInvite", "Invited; the e-mail is queued.", 201),
                     **_errors(
                         *BODY_CODES,

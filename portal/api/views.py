@@ -29,6 +29,7 @@ from portal.emails import normalise_email
 from portal.errors import DomainError, NotAllowed
 from portal.extensions import client_ip, csrf, limiter
 from portal.invites import service as invites
+from portal.models import Member
 from portal.policy import may_read_audit_log
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -282,9 +283,8 @@ def _invite_response(invite_public_id: str, now: datetime) -> Response:
 # --- invitations ---------------------------------------------------------------------------
 
 
-def _send(data: dict[str, str], now: datetime) -> tuple[int, dict[str, Any]]:
+def _send(inviter: Member, data: dict[str, str], now: datetime) -> dict[str, Any]:
     session, auth = get_session(), _auth()
-    inviter = api_service.acting_inviter(session, auth, data.get("inviterId"))
     template_id = api_service.template_id(
         session, auth.token.organization_id, data.get("templateId")
     )
@@ -299,16 +299,16 @@ def _send(data: dict[str, str], now: datetime) -> tuple[int, dict[str, Any]]:
         template_id=template_id,
         now=now,
         reach=reach(current_app),
+        # No double-submit guard: a repeated request is 409 duplicate_pending, and a client
+        # that retries says so with an Idempotency-Key, which replays the exact first answer
+        # (the link included) instead of a look-alike without it.
+        double_submit=False,
     )
+    assert sent.created and sent.secret is not None
     row = queries.invite_row(session, auth.token.organization_id, sent.invitation.public_id)
     body = serializers.invite(row, now)
-    if not sent.created:
-        # The same inviter sent the same address seconds ago (a double submit): the web
-        # answers with that invitation, and so does the API, without its secret.
-        return 200, body
-    assert sent.secret is not None
     body["inviteLandingPageUrl"] = join_url(current_app.config["PORTAL_BASE_URL"], sent.secret)
-    return 201, body
+    return body
 
 
 @bp.post("/v1/invites")
@@ -321,6 +321,7 @@ def create_invite() -> Response:
     if key is not None:
         key = idempotency.check_key(key)
         request_hash = idempotency.request_hash("POST /v1/invites", sent_as)
+    inviter = api_service.acting_inviter(session, auth, data.get("inviterId"))
     for attempt in (1, 2):
         if key is not None and (
             replay := idempotency.find(session, auth.token.id, key, request_hash, now)
@@ -330,10 +331,10 @@ def create_invite() -> Response:
                 headers.update(_invite_location(replay.body))
             return _json(replay.body, replay.status, headers)
         try:
-            status, body = _send(data, now)
+            body = _send(inviter, data, now)
             if key is not None:
                 idempotency.remember(
-                    session, auth.token.id, key, request_hash, status, body, now, SECRET_FIELDS
+                    session, auth.token.id, key, request_hash, 201, body, now, SECRET_FIELDS
                 )
             session.commit()
         except IntegrityError:
@@ -343,7 +344,14 @@ def create_invite() -> Response:
             if attempt == 2:
                 raise
             continue
-        return _json(body, status, _invite_location(body) if status == 201 else None)
+        except DomainError as error:
+            session.rollback()
+            if invites.counts_against_limit(error):
+                # As on the web: in a transaction of its own, the refusal rolled back.
+                invites.record_refused_send(session, inviter, error, now)
+                session.commit()
+            raise
+        return _json(body, 201, _invite_location(body))
     raise AssertionError("unreachable")  # pragma: no cover
 
 

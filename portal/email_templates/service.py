@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from portal.audit import service as audit
 from portal.email_templates import sandbox
-from portal.errors import Invalid, NotFound
+from portal.errors import Conflict, Invalid, NotFound
 from portal.models import EmailTemplate, Invitation, Member
 from portal.policy import may_manage_settings, require
 
@@ -280,19 +281,29 @@ def set_default(
         _same_org(actor, template)
     previous = default_template(session, actor.organization_id)
     # Clear, then set: the unique index on (organization_id) WHERE is_default is checked
-    # row by row, so flipping both rows in one UPDATE could trip over itself. Two admins
-    # choosing at once: the second UPDATE waits for the first one's row locks.
+    # row by row, so flipping both rows in one UPDATE could trip over itself.
     session.execute(
         update(EmailTemplate)
         .where(EmailTemplate.organization_id == actor.organization_id, EmailTemplate.is_default)
         .values(is_default=False)
     )
     if template is not None:
-        session.execute(
-            update(EmailTemplate)
-            .where(EmailTemplate.id == template.id)
-            .values(is_default=True, updated_at=now)
-        )
+        name = template.name
+        try:
+            session.execute(
+                update(EmailTemplate)
+                .where(EmailTemplate.id == template.id)
+                .values(is_default=True, updated_at=now)
+            )
+        except IntegrityError as exc:
+            # Two admins choosing at once (PostgreSQL): the other one's default, committed
+            # after our clear ran, holds the unique index. Theirs stands; ours is refused.
+            raise Conflict(
+                f"Another admin chose a different default template at the same moment, so "
+                f"“{name}” was not made the default. The list shows the default now; choose "
+                "again if you still want this one.",
+                template=name,
+            ) from exc
         session.refresh(template)
     audit.record(
         session,

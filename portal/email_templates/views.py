@@ -107,19 +107,37 @@ def duplicate(public_id: str) -> ResponseReturnValue:
 def make_default(public_id: str) -> ResponseReturnValue:
     session = get_session()
     template = service.get(session, current_user, public_id)
-    service.set_default(session, current_user, template, utcnow())
-    session.commit()
-    flash(f"Invitations now use “{template.name}” unless the sender picks another.", "success")
+    name = template.name
+    try:
+        service.set_default(session, current_user, template, utcnow())
+        session.commit()
+    except DomainError as error:
+        return _default_refused(error)
+    flash(f"Invitations now use “{name}” unless the sender picks another.", "success")
     return redirect(url_for("email_templates.index"))
 
 
 @bp.route("/built-in/default", methods=["POST"])
 def use_builtin() -> ResponseReturnValue:
     session = get_session()
-    service.set_default(session, current_user, None, utcnow())
-    session.commit()
+    try:
+        service.set_default(session, current_user, None, utcnow())
+        session.commit()
+    except DomainError as error:
+        return _default_refused(error)
     flash("Invitations now use the built-in e-mail unless the sender picks a template.", "success")
     return redirect(url_for("email_templates.index"))
+
+
+def _default_refused(error: DomainError) -> ResponseReturnValue:
+    """The list as it now stands (the winner's default), with why ours didn't happen."""
+    session = get_session()
+    session.rollback()
+    flash(error.message, "error")
+    templates = service.list_templates(session, current_user.organization_id)
+    return render_template(
+        "email_templates/index.html", templates=templates, default=service.pick_default(templates)
+    ), error.status
 
 
 @bp.route("/<public_id>/delete", methods=["GET", "POST"])

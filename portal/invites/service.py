@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
 from portal import sealing
@@ -23,6 +23,7 @@ from portal.errors import (
     AlreadyMember,
     Conflict,
     DailyLimit,
+    DomainError,
     DuplicatePending,
     Invalid,
     InvalidInvite,
@@ -40,6 +41,7 @@ from portal.models import (
     InvitationStatus,
     Member,
     Organization,
+    RefusedSend,
     RetiredSecret,
     Unit,
 )
@@ -93,9 +95,7 @@ def _clean_text(value: str | None, limit: int, field: str, what: str) -> str:
     return cleaned
 
 
-def _check_daily_limits(
-    session: Session, org_id: int, email: str, sender: Member, limit: int, now: datetime
-) -> None:
+def _check_address_limit(session: Session, org_id: int, email: str, now: datetime) -> None:
     since = now - DAY
     to_address = session.exec(
         select(func.count(), func.min(InvitationSend.sent_at)).where(
@@ -111,16 +111,64 @@ def _check_daily_limits(
             f"{when(to_address[1] + DAY)}.",
             field="email",
         )
-    by_sender = session.exec(
+
+
+def _check_sender_limit(session: Session, sender: Member, limit: int, now: datetime) -> None:
+    """Sends and refused sends both count, so that refusals can't probe addresses for free."""
+    since = now - DAY
+    sent, first_sent = session.exec(
         select(func.count(), func.min(InvitationSend.sent_at)).where(
             InvitationSend.sender_id == sender.id, InvitationSend.sent_at > since
         )
     ).one()
-    if by_sender[0] >= limit:
-        raise DailyLimit(
-            f"You have sent {by_sender[0]} invitations in the last 24 hours, your daily limit. "
-            f"It resets at {when(by_sender[1] + DAY)}."
+    refused, first_refused = session.exec(
+        select(func.count(), func.min(RefusedSend.refused_at)).where(
+            RefusedSend.sender_id == sender.id, RefusedSend.refused_at > since
         )
+    ).one()
+    if sent + refused >= limit:
+        oldest = min(moment for moment in (first_sent, first_refused) if moment is not None)
+        tried = f" and tried {refused} more that were refused" if refused else ""
+        raise DailyLimit(
+            f"You have sent {sent} invitations{tried} in the last 24 hours, your daily limit. "
+            f"It resets at {when(oldest + DAY)}."
+        )
+
+
+def _check_daily_limits(
+    session: Session, org_id: int, email: str, sender: Member, limit: int, now: datetime
+) -> None:
+    _check_address_limit(session, org_id, email, now)
+    _check_sender_limit(session, sender, limit, now)
+
+
+# Refusals that answer a question about the address (does it have an account? is it
+# invited?): each one counts against the sender's daily limit like a send.
+COUNTED_REFUSALS: tuple[type[DomainError], ...] = (AlreadyMember, DuplicatePending)
+
+
+def counts_against_limit(error: DomainError) -> bool:
+    return isinstance(error, COUNTED_REFUSALS)
+
+
+def record_refused_send(
+    session: Session, sender: Member, error: DomainError, now: datetime
+) -> None:
+    """Count a refused send against `sender`'s daily limit. The refusal rolled its own
+    transaction back, so the caller commits this one separately."""
+    session.execute(
+        delete(RefusedSend).where(
+            RefusedSend.sender_id == sender.id, RefusedSend.refused_at <= now - DAY
+        )
+    )
+    session.add(
+        RefusedSend(
+            organization_id=sender.organization_id,
+            sender_id=sender.id,
+            code=error.code,
+            refused_at=now,
+        )
+    )
 
 
 def _record_send(
@@ -147,6 +195,17 @@ def _record_send(
     )
 
 
+def _as_sent(invitation: Invitation) -> tuple[str, str, str, str, int | None]:
+    """What a double submit must repeat exactly to be taken for the same click."""
+    return (
+        invitation.full_name,
+        invitation.first_name,
+        invitation.last_name,
+        invitation.message,
+        invitation.template_id,
+    )
+
+
 def find_pending(session: Session, org_id: int, email: str) -> Invitation | None:
     return session.exec(
         select(Invitation).where(
@@ -170,15 +229,24 @@ def send_invitation(
     now: datetime,
     unit_id: int | None = None,
     reach: MailReach = ASCII_ONLY,
+    double_submit: bool = True,
 ) -> Sent:
     """Create a pending invitation and queue its e-mail.
 
     `template_id` (an EmailTemplate of the actor's organisation) words the e-mail; without
     it the organisation's default template, or the built-in one, is used. `reach` says which
-    addresses the mail server can deliver to (portal.delivery.email_channel.reach).
+    addresses the mail server can deliver to (portal.delivery.email_channel.reach). With
+    `double_submit`, the same request repeated by the same sender within
+    DOUBLE_SUBMIT_WINDOW answers with the invitation already sent (the web form's double
+    click); the API turns it off, as its clients retry with an Idempotency-Key instead.
+
+    Refusals for which counts_against_limit() is true should be recorded by the caller with
+    record_refused_send once this transaction has been rolled back.
     """
     settings = settings_for(session, actor.organization_id)
     require(may_send_invitations(actor, settings, unit_id))
+    # Before anything about the address is looked up: at the limit, no more answers.
+    _check_sender_limit(session, actor, settings.daily_limit_per_member, now)
     email = normalise_email(email, reach=reach, purpose="invited")
     first_name = _clean_text(first_name, MAX_PART_NAME, "first_name", "A first name")
     last_name = _clean_text(last_name, MAX_PART_NAME, "last_name", "A last name")
@@ -195,29 +263,33 @@ def send_invitation(
             raise Invalid("There is no such e-mail template.", field="template_id")
     if email == actor.email:
         raise Invalid("You can't invite yourself.", field="email")
-    if existing := email_taken(session, email):
-        if existing.organization_id == actor.organization_id:
-            raise AlreadyMember(f"{email} is already a member.", field="email")
+    if email_taken(session, email):
+        # The same words whichever organisation the account is in: an organisation must not
+        # learn that an address is registered elsewhere.
         raise AlreadyMember(
-            f"{email} already has a Member Portal account, so it can't be invited.", field="email"
+            f"{email} already has an account, so it can't be invited.", field="email"
         )
     if pending := find_pending(session, actor.organization_id, email):
+        requested = (full_name, first_name, last_name, message, template_id)
         if expire_if_due(session, pending, now):
             pass  # the address is free again
-        elif pending.inviter_id == actor.id and now - pending.sent_at < DOUBLE_SUBMIT_WINDOW:
+        elif (
+            double_submit
+            and pending.inviter_id == actor.id
+            and now - pending.sent_at < DOUBLE_SUBMIT_WINDOW
+            and requested == _as_sent(pending)
+        ):
             return Sent(pending, created=False)
         else:
             if may_manage_invitation(actor, pending):
-                message = (
+                refusal = (
                     f"{email} already has a pending invitation, sent "
                     f"{when(pending.sent_at)}. Resend it instead of creating another."
                 )
             else:  # someone else's: say no more than needed
-                message = f"{email} has already been invited by another member."
-            raise DuplicatePending(message, field="email", invitation=pending)
-    _check_daily_limits(
-        session, actor.organization_id, email, actor, settings.daily_limit_per_member, now
-    )
+                refusal = f"{email} has already been invited by another member."
+            raise DuplicatePending(refusal, field="email", invitation=pending)
+    _check_address_limit(session, actor.organization_id, email, now)
     secret, secret_digest = new_secret()
     invitation = Invitation(
         organization_id=actor.organization_id,
@@ -303,7 +375,20 @@ def extend(session: Session, actor: Member, invitation: Invitation, now: datetim
     if effective_status(invitation, now) is not InvitationStatus.PENDING:
         raise Conflict("Only pending invitations can be extended. Use Resend for an expired one.")
     settings = settings_for(session, invitation.organization_id)
-    invitation.expires_at += timedelta(days=settings.expiry_days)
+    # Extending keeps a link open for longer: like sending, only while the organisation allows.
+    require(may_send_invitations(actor, settings, invitation.unit_id))
+    # Counted from the last (re)send, so repeated clicks can't keep one link open forever.
+    latest = invitation.sent_at + timedelta(days=settings.max_validity_days)
+    if invitation.expires_at >= latest:
+        raise Conflict(
+            f"This invitation is valid until {day(invitation.expires_at)}, the longest your "
+            f"organisation keeps an invitation open ({settings.max_validity_days} days after "
+            "it was sent), so it can't be extended. To give them more time, use Resend: it "
+            f"sends a new link that is valid for {settings.expiry_days} days."
+        )
+    invitation.expires_at = min(
+        invitation.expires_at + timedelta(days=settings.expiry_days), latest
+    )
     invitation.updated_at = now
     session.add(invitation)
     return invitation

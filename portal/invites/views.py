@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
@@ -29,7 +30,13 @@ from portal.invites import queries
 from portal.invites import service as invites
 from portal.invites.forms import InviteForm
 from portal.main.views import current_org
-from portal.policy import may_manage_invitation, may_pick_template, may_send_invitations, require
+from portal.policy import (
+    may_manage_invitation,
+    may_open_invitations,
+    may_pick_template,
+    may_send_invitations,
+    require,
+)
 from portal.text import day
 
 bp = Blueprint("invites", __name__, url_prefix="/invites")
@@ -51,7 +58,16 @@ def _filters() -> queries.Filters:
     return queries.Filters(inviter=request.args.get("inviter") or None)
 
 
-def lists_context(notice: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Refusal:
+    """A row action that was refused: its message is shown where its button was."""
+
+    public_id: str
+    action: str
+    message: str
+
+
+def lists_context(notice: str | None = None, refusal: Refusal | None = None) -> dict[str, Any]:
     """Everything _lists.html needs: counts and the first page of each list."""
     session, now, filters = get_session(), utcnow(), _filters()
     pages = {
@@ -68,6 +84,7 @@ def lists_context(notice: str | None = None) -> dict[str, Any]:
         "inviters": queries.inviters_in_scope(session, current_user),
         "sees_others": queries.sees_others(current_user),
         "notice": notice,
+        "refusal": refusal,
     }
 
 
@@ -76,11 +93,20 @@ def _require_may_invite() -> None:
     require(may_send_invitations(current_user, settings))
 
 
+def _send_context(**form_kwargs: Any) -> dict[str, Any]:
+    """The send form, or, for HR and admins who may not send now, why not (instead of it)."""
+    _org, settings = current_org()
+    if not (sending := may_send_invitations(current_user, settings)):
+        return {"form": None, "send_refusal": sending.reason}
+    return {"form": _invite_form(**form_kwargs), "send_refusal": None}
+
+
 @bp.route("")
 def dashboard() -> ResponseReturnValue:
-    _require_may_invite()
+    _org, settings = current_org()
+    require(may_open_invitations(current_user, settings))
     return render(
-        "invites/dashboard.html", "invites/_lists.html", form=_invite_form(), **lists_context()
+        "invites/dashboard.html", "invites/_lists.html", **_send_context(), **lists_context()
     )
 
 
@@ -111,17 +137,22 @@ def send() -> ResponseReturnValue:
             "full_name": form.full_name.data or "",
             "message": form.message.data or "",
         }
+        now = utcnow()
         try:
             values["template_id"] = _chosen_template_id(form)
             # A concurrent submit may win the race for this address: then answer as it stands.
             sent = commit_once_more_on_conflict(
                 session,
                 lambda: invites.send_invitation(
-                    session, current_user, now=utcnow(), reach=reach(current_app), **values
+                    session, current_user, now=now, reach=reach(current_app), **values
                 ),
             )
         except DomainError as error:
             session.rollback()
+            if invites.counts_against_limit(error):
+                # In a transaction of its own: the refusal rolled the send back.
+                invites.record_refused_send(session, current_user, error, now)
+                session.commit()
             attach_error(form, error)
             if isinstance(error, DuplicatePending):
                 # Offer Resend only to someone who may resend that invitation.
@@ -191,11 +222,8 @@ def act(public_id: str, action: str) -> ResponseReturnValue:
         session.commit()
     except DomainError as error:
         session.rollback()
-        notice, category = error.message, "error"
-        status = error.status
-    else:
-        notice = template.format(email=invitation.email, expires=day(invitation.expires_at))
-        category, status = "success", 200
+        return _refused(Refusal(public_id, action, error.message), error.status)
+    notice = template.format(email=invitation.email, expires=day(invitation.expires_at))
     if wants_partial():
         if request.form.get("from") == "send-form":
             # The offer came from the send form's refusal: clear that too.
@@ -203,10 +231,30 @@ def act(public_id: str, action: str) -> ResponseReturnValue:
                 "invites/_send_success.html",
                 form=_invite_form(formdata=None),
                 **lists_context(notice),
-            ), status
-        return render_template("invites/_lists.html", **lists_context(notice)), status
-    flash(notice, category)
+            )
+        return render_template("invites/_lists.html", **lists_context(notice))
+    flash(notice, "success")
     return redirect(url_for("invites.dashboard"))
+
+
+def _refused(refusal: Refusal, status: int) -> ResponseReturnValue:
+    """A refused row action: the lists (or, without JavaScript, the dashboard) again, with
+    the refusal where the button was, or at the top when that row isn't on the page."""
+    context = lists_context(refusal=refusal)
+    if not any(
+        row.invitation.public_id == refusal.public_id
+        for page in context["pages"].values()
+        for row in page.rows
+    ):
+        context["refusal"] = None
+        context["notice_error"] = refusal.message
+    if wants_partial():
+        if request.form.get("from") == "send-form":
+            context.update(_send_context(formdata=None))
+            context["notice_error"], context["refusal"] = refusal.message, None
+            return render_template("invites/_send_success.html", **context), status
+        return render_template("invites/_lists.html", **context), status
+    return render_template("invites/dashboard.html", **_send_context(), **context), status
 
 
 @bp.route("/<public_id>/revoke", methods=["GET"])

@@ -35,7 +35,7 @@ def inject_org() -> dict[str, Any]:
     nav = {}
     if org is not None and settings is not None:
         nav = {
-            "invite": bool(policy.may_send_invitations(current_user, settings)),
+            "invite": bool(policy.may_open_invitations(current_user, settings)),
             "settings": bool(policy.may_manage_settings(current_user)),
         }
     return {

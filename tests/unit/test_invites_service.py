@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from portal.admin.service import InvitationSettingsInput, update_invitation_settings
 from portal.clock import utcnow
 from portal.errors import (
     AccountExists,
@@ -24,10 +25,17 @@ from portal.errors import (
     NotAllowed,
 )
 from portal.invites import service as invites
-from portal.models import Invitation, InvitationSend, InvitationStatus, Member, OutboxItem
+from portal.models import (
+    EmailTemplate,
+    Invitation,
+    InvitationSend,
+    InvitationStatus,
+    Member,
+    OutboxItem,
+)
 from portal.roles import Role
 from portal.sealing import unseal
-from portal.text import when
+from portal.text import day, when
 from tests.factories import make_member, make_org, make_unit, settings
 
 
@@ -52,6 +60,21 @@ def send(session, actor, email="guest@example.org", now=None, **kw):
     sent = invites.send_invitation(session, actor, email=email, now=now or utcnow(), **kw)
     session.commit()
     return sent.invitation
+
+
+def make_template(session, org) -> EmailTemplate:
+    now = utcnow()
+    template = EmailTemplate(
+        organization_id=org.id,
+        name="Friendly",
+        subject="Hi",
+        body="Join us: {{ join_url }}",
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(template)
+    session.commit()
+    return template
 
 
 def secret_of(session, invitation) -> str:
@@ -112,10 +135,58 @@ def test_inviting_yourself_is_refused(session, inviter):
         send(session, inviter, "INES@example.org")
 
 
-def test_inviting_a_member_says_they_already_are(session, org, inviter):
-    make_member(session, org, email="already@example.org")
-    with pytest.raises(AlreadyMember, match="already@example.org is already a member"):
-        send(session, inviter, "already@example.org")
+def test_an_account_here_or_in_another_organisation_is_refused_in_the_same_words(
+    session, org, inviter
+):
+    make_member(session, org, email="here@example.org")
+    make_member(session, make_org(session), email="elsewhere@example.org")
+    answers = []
+    for address in ("here@example.org", "elsewhere@example.org"):
+        with pytest.raises(AlreadyMember) as refused:
+            send(session, inviter, address)
+        session.rollback()
+        error = refused.value
+        answers.append((error.status, error.code, error.message.replace(address, "<address>")))
+    assert (
+        answers[0]
+        == answers[1]
+        == (
+            409,
+            "already_member",
+            "<address> already has an account, so it can't be invited.",
+        )
+    )
+
+
+def test_refused_sends_count_towards_the_senders_daily_limit(session, org, inviter):
+    settings(session, org, daily_limit_per_member=3)
+    make_member(session, make_org(session), email="elsewhere@example.org")
+    now = utcnow()
+    send(session, inviter, "first@example.org", now=now)
+    for _ in range(2):
+        with pytest.raises(AlreadyMember) as refused:
+            send(session, inviter, "elsewhere@example.org", now=now)
+        session.rollback()
+        assert invites.counts_against_limit(refused.value)
+        invites.record_refused_send(session, inviter, refused.value, now)
+        session.commit()
+    with pytest.raises(DailyLimit, match="sent 1 invitations and tried 2 more that were refused"):
+        send(session, inviter, "fresh@example.org", now=now)
+
+
+def test_at_the_daily_limit_an_address_is_not_looked_up_at_all(session, org, inviter):
+    """Once the limit is reached, nothing more can be learnt about any address."""
+    settings(session, org, daily_limit_per_member=1)
+    make_member(session, make_org(session), email="elsewhere@example.org")
+    send(session, inviter, "first@example.org")
+    with pytest.raises(DailyLimit):
+        send(session, inviter, "elsewhere@example.org")
+
+
+def test_refusals_that_say_nothing_about_the_address_are_not_counted(session, org, inviter):
+    with pytest.raises(Invalid) as refused:
+        send(session, inviter, "INES@example.org")
+    assert not invites.counts_against_limit(refused.value)
 
 
 def test_a_second_invitation_to_a_pending_address_offers_resend(session, org, unit, inviter):
@@ -135,6 +206,37 @@ def test_a_double_submit_returns_the_same_invitation_and_sends_once(session, inv
     )
     assert again.created is False and again.invitation.id == first.id
     assert len(session.exec(select(OutboxItem)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"full_name": "Gina G."}, {"message": "Also: bring boots"}, {"template_id": "template"}],
+)
+def test_a_different_request_seconds_later_is_refused_as_already_invited(
+    session, org, inviter, change
+):
+    now = utcnow()
+    first = send(session, inviter, now=now, full_name="Gina", message="Hello")
+    if change.get("template_id"):
+        change = {"template_id": make_template(session, org).id}
+    values = {"full_name": "Gina", "message": "Hello", **change}
+    with pytest.raises(DuplicatePending, match="Resend it instead") as refused:
+        invites.send_invitation(
+            session, inviter, email=first.email, now=now + timedelta(seconds=2), **values
+        )
+    assert refused.value.details["invitation"].id == first.id
+    session.rollback()
+    session.refresh(first)
+    assert (first.full_name, first.message, first.template_id) == ("Gina", "Hello", None)
+
+
+def test_without_the_double_submit_guard_a_repeat_is_refused(session, inviter):
+    now = utcnow()
+    first = send(session, inviter, now=now)
+    with pytest.raises(DuplicatePending):
+        invites.send_invitation(
+            session, inviter, email=first.email, now=now + timedelta(seconds=1), double_submit=False
+        )
 
 
 def test_message_and_name_lengths_are_limited(session, inviter):
@@ -306,6 +408,45 @@ def test_extend_pushes_the_expiry_without_an_email(session, inviter):
     assert len(session.exec(select(OutboxItem)).all()) == 1
 
 
+def test_extend_stops_at_the_longest_validity_then_says_until_when_and_to_resend(
+    session, org, inviter
+):
+    settings(session, org, expiry_days=14, max_validity_days=60)
+    now = utcnow()
+    invitation = send(session, inviter, now=now)
+    refusals = []
+    for _ in range(10):  # ten clicks used to reach 154 days
+        try:
+            invites.extend(session, inviter, invitation, now)
+            session.commit()
+        except Conflict as error:
+            session.rollback()
+            refusals.append(error.message)
+    session.refresh(invitation)
+    assert invitation.expires_at == now + timedelta(days=60)
+    assert len(refusals) == 6  # 28, 42, 56, then 60 days; the rest are refused
+    assert refusals[0] == (
+        f"This invitation is valid until {day(now + timedelta(days=60))}, the longest your "
+        "organisation keeps an invitation open (60 days after it was sent), so it can't be "
+        "extended. To give them more time, use Resend: it sends a new link that is valid for "
+        "14 days."
+    )
+
+
+def test_extend_is_refused_while_invitations_are_off_and_revoke_still_works(session, org, inviter):
+    invitation = send(session, inviter)
+    before = invitation.expires_at
+    settings(session, org, enabled=False)
+    with pytest.raises(NotAllowed, match="turned off"):
+        invites.extend(session, inviter, invitation, utcnow())
+    session.rollback()
+    session.refresh(invitation)
+    assert invitation.expires_at == before
+    invites.revoke(session, inviter, invitation, utcnow())
+    session.commit()
+    assert invitation.status == InvitationStatus.REVOKED
+
+
 def test_revoked_links_say_so_and_history_is_kept(session, inviter):
     invitation = send(session, inviter)
     invites.revoke(session, inviter, invitation, utcnow())
@@ -362,3 +503,22 @@ def test_resend_obeys_the_organisations_switch(session, org, inviter):
     settings(session, org, enabled=False)
     with pytest.raises(NotAllowed, match="turned off"):
         invites.resend(session, inviter, invitation, utcnow())
+
+
+def test_the_settings_service_refuses_a_longest_validity_below_the_expiry(session, org):
+    admin = make_member(session, org, Role.ADMIN_TENANT)
+    values = InvitationSettingsInput(
+        enabled=True,
+        min_inviter_role=Role.USER,
+        expiry_days=30,
+        max_validity_days=29,
+        daily_limit_per_member=50,
+        bind_invitee_email=True,
+        name="Harbour Club",
+        description="",
+        brand_color="#123456",
+        logo_url="",
+    )
+    with pytest.raises(Invalid, match="between 30 days") as refused:
+        update_invitation_settings(session, admin, values, utcnow())
+    assert refused.value.field == "max_validity_days"

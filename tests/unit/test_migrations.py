@@ -60,3 +60,33 @@ def test_a_failed_sqlite_upgrade_leaves_nothing_half_done(tmp_path):
         version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     assert "email_template" not in tables and version == "0002"
     engine.dispose()
+
+
+def test_the_longest_validity_is_never_below_an_existing_expiry(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'validity.sqlite3'}")
+    upgrade(engine, "0004")
+    with engine.begin() as conn:
+        for org_id, expiry in ((1, 14), (2, 90)):
+            conn.execute(
+                text(
+                    "INSERT INTO organization (id, name, slug, description, brand_color, "
+                    "logo_url, created_at) VALUES (:id, 'Club', :slug, '', '#000000', '', "
+                    "'2026-01-01 10:00:00')"
+                ),
+                {"id": org_id, "slug": f"club-{org_id}"},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO invitation_settings (organization_id, enabled, "
+                    "min_inviter_role, expiry_days, daily_limit_per_member, bind_invitee_email, "
+                    "updated_at) VALUES (:id, 1, 'USER', :expiry, 50, 1, '2026-01-01 10:00:00')"
+                ),
+                {"id": org_id, "expiry": expiry},
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT organization_id, max_validity_days FROM invitation_settings ORDER BY 1")
+        ).all()
+    assert [tuple(r) for r in rows] == [(1, 60), (2, 90)]
+    engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -179,6 +180,24 @@ def test_an_address_with_an_account_is_409(api, session, org, inviter):
         join(api, invite(session, inviter), email="taken@example.org"), 409, "account_exists"
     )
     assert list(field_errors(body)) == ["email"]
+
+
+def test_an_account_in_another_organisation_gets_the_same_answer_as_one_here(
+    api, session, org, inviter
+):
+    """The organisation's front end must not learn that an address is registered elsewhere."""
+    settings(session, org, bind_invitee_email=False)
+    make_member(session, org, email="here@example.org")
+    make_member(session, make_org(session), email="elsewhere@example.org")
+    answers = []
+    for address in ("here@example.org", "elsewhere@example.org"):
+        body = problem(
+            join(api, invite(session, inviter, email=f"x-{address}"), email=address),
+            409,
+            "account_exists",
+        )
+        answers.append(json.dumps(body, sort_keys=True).replace(address, "<address>"))
+    assert answers[0] == answers[1]
 
 
 def test_the_join_body_is_checked(api):

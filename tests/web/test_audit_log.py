@@ -82,6 +82,7 @@ def test_a_settings_change_shows_who_what_before_after_and_from_where(admin_clie
         "enabled": "y",
         "min_inviter_role": "HR_LOCAL",
         "expiry_days": "30",
+        "max_validity_days": "60",
         "daily_limit_per_member": "50",
         "bind_invitee_email": "y",
         "name": "Riverside",

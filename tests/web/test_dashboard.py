@@ -151,11 +151,29 @@ def test_someone_elses_pending_address_is_refused_without_details(
     assert "Resend the pending invitation" not in page
 
 
-def test_an_existing_member_is_named(signed_in, session, org):
+def test_an_account_elsewhere_gets_the_same_answer_as_a_member_here(signed_in, session, org):
     make_member(session, org, email="old.friend@example.org")
-    response = post_invite(signed_in, HX, email="old.friend@example.org")
-    assert response.status_code == 409
-    assert "old.friend@example.org is already a member." in response.get_data(as_text=True)
+    make_member(session, make_org(session), email="stranger@example.org")
+    answers = []
+    for address in ("old.friend@example.org", "stranger@example.org"):
+        response = post_invite(signed_in, HX, email=address)
+        page = response.get_data(as_text=True)
+        assert f"{address} already has an account, so it can&#39;t be invited." in page
+        answers.append((response.status_code, page.replace(address, "<address>")))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == 409
+    assert session.exec(select(Invitation)).all() == []
+
+
+def test_refused_sends_on_the_form_count_towards_the_daily_limit(signed_in, session, org):
+    settings(session, org, daily_limit_per_member=2)
+    make_member(session, make_org(session), email="stranger@example.org")
+    for _ in range(2):
+        assert post_invite(signed_in, HX, email="stranger@example.org").status_code == 409
+    response = post_invite(signed_in, HX, email="new.friend@example.org")
+    assert response.status_code == 429
+    assert "tried 2 more that were refused" in response.get_data(as_text=True)
+    assert session.exec(select(Invitation)).all() == []
 
 
 def test_the_daily_limit_is_a_429_that_says_when_it_resets(signed_in, session, org):
@@ -172,6 +190,17 @@ def test_a_double_submit_creates_one_invitation(signed_in, session):
     assert first.status_code == second.status_code == 200
     assert len(session.exec(select(Invitation)).all()) == 1
     assert len(session.exec(select(OutboxItem)).all()) == 1
+
+
+def test_a_changed_request_seconds_later_offers_resend_and_keeps_what_was_typed(signed_in, session):
+    assert post_invite(signed_in, HX, full_name="Gina", message="Hello!").status_code == 200
+    response = post_invite(signed_in, HX, full_name="Gina", message="Bring your boots")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "already has a pending invitation" in page
+    assert "Resend the pending invitation" in page
+    assert "Bring your boots</textarea>" in page
+    assert session.exec(select(Invitation)).one().message == "Hello!"
 
 
 def test_without_permission_the_post_is_refused_and_nothing_written(signed_in, session, org):
@@ -328,3 +357,71 @@ def test_the_dashboard_costs_the_same_queries_for_10_or_500_invitations(
         assert signed_in.get("/invites").status_code == 200
     assert len(small) == len(large), (small, large)
     assert len(large) <= 12
+
+
+def _act(client, invitation, action, headers=None):
+    return client.post(
+        f"/invites/{invitation.public_id}/{action}",
+        headers=headers or {},
+        data={"csrf_token": csrf_token(client, "/invites")},
+    )
+
+
+def _row_of(page, invitation) -> str:
+    return page.split(f'id="invite-{invitation.public_id}"')[1].split("</tr>")[0]
+
+
+@pytest.mark.parametrize("headers", [HX, {}], ids=["htmx", "no-javascript"])
+def test_extend_past_the_longest_validity_is_refused_where_the_button_was(
+    signed_in, session, org, member, headers
+):
+    settings(session, org, expiry_days=14, max_validity_days=20)
+    now = utcnow()
+    invitation = invites.send_invitation(
+        session, member, email="guest@example.org", now=now
+    ).invitation
+    session.commit()
+    assert _act(signed_in, invitation, "extend", HX).status_code == 200  # 14 → 20 days
+    response = _act(signed_in, invitation, "extend", headers)
+    assert response.status_code == 409
+    row = _row_of(response.get_data(as_text=True), invitation)
+    until = (now + timedelta(days=20)).strftime("%d %B %Y")
+    assert f"This invitation is valid until {until}" in row
+    assert "use Resend" in row
+    assert "Extend: guest@example.org" not in row  # the refusal stands where the button was
+    assert "Resend: guest@example.org" in row
+    session.refresh(invitation)
+    assert invitation.expires_at == now + timedelta(days=20)
+
+
+@pytest.mark.parametrize("role", [Role.HR_LOCAL, Role.ADMIN_TENANT])
+def test_hr_and_admins_see_and_revoke_invitations_while_invitations_are_off(
+    client, session, org, unit, member, role
+):
+    invitation = invites.send_invitation(
+        session, member, email="guest@example.org", now=utcnow()
+    ).invitation
+    session.commit()
+    settings(session, org, enabled=False)
+    login(client, make_member(session, org, role, unit=unit).email)
+    response = client.get("/invites")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Invitations are turned off for your organisation." in page
+    assert "Send invitation</button>" not in page  # the form is replaced by the notice
+    assert "guest@example.org</td>" in _row_of(page, invitation)
+    # Resend and Extend send or extend: still refused, and said so in the row.
+    for action in ("resend", "extend"):
+        refused = _act(client, invitation, action, HX)
+        assert refused.status_code == 403
+        assert "turned off" in _row_of(refused.get_data(as_text=True), invitation)
+    assert _act(client, invitation, "revoke", HX).status_code == 200
+    session.refresh(invitation)
+    assert invitation.status == "REVOKED"
+
+
+def test_members_still_get_the_refusal_while_invitations_are_off(signed_in, session, org):
+    settings(session, org, enabled=False)
+    response = signed_in.get("/invites")
+    assert response.status_code == 403
+    assert "turned off" in response.get_data(as_text=True)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import html
 import logging
 import re
+import threading
+import time
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from portal.clock import utcnow
 from portal.delivery.worker import Worker
@@ -511,3 +513,39 @@ def test_a_template_broken_under_todays_rules_falls_back_to_the_built_in_email(
     assert message["Subject"] == "Ada Admin invited you to join Harbour Club"
     assert "object" not in body(message, "plain")
     assert f"e-mail template {legacy.public_id} can't be used" in caplog.text
+
+
+def test_choosing_a_default_while_another_admin_does_answers_with_a_message(
+    admin_client, session, admin, org, engine
+):
+    """Another admin's choice, made but not yet committed when ours runs. PostgreSQL then
+    refuses ours (409, with the reason on the list); SQLite makes ours wait and apply after
+    theirs. Never a 500, and always exactly one default."""
+    first = make_template(session, admin, name="First")
+    second = make_template(session, admin, name="Second")
+    token = csrf_token(admin_client, URL)
+    answer = {}
+
+    def choose_second() -> None:
+        answer["response"] = admin_client.post(
+            f"{URL}/{second.public_id}/default", data={"csrf_token": token}
+        )
+
+    with Session(engine) as other_admin:
+        templates.set_default(
+            other_admin, admin, other_admin.get(EmailTemplate, first.id), utcnow()
+        )
+        thread = threading.Thread(target=choose_second)
+        thread.start()
+        time.sleep(0.3)  # ours is now waiting on theirs
+        other_admin.commit()
+    thread.join(timeout=60)
+    response = answer["response"]
+    if engine.dialect.name == "postgresql":
+        assert response.status_code == 409
+        page = html.unescape(response.get_data(as_text=True))
+        assert "so “Second” was not made the default" in page
+        assert [t.is_default for t in stored(session)] == [True, False]
+    else:  # SQLite: one writer at a time, so ours simply came second
+        assert response.status_code == 302
+        assert [t.is_default for t in stored(session)] == [False, True]

@@ -25,10 +25,9 @@ def test_everyone_may_invite_by_default(client, session, org, role):
     assert client.get("/invites").status_code == 200
 
 
-@pytest.mark.parametrize("role", [Role.USER, Role.HR_LOCAL])
-def test_below_the_level_no_invite_link_and_an_explanatory_403(client, session, org, role):
+def test_below_the_level_no_invite_link_and_an_explanatory_403(client, session, org):
     settings(session, org, min_inviter_role=Role.HR_TENANT.value)
-    login(client, make_member(session, org, role, unit=make_unit(session, org)).email)
+    login(client, make_member(session, org, Role.USER, unit=make_unit(session, org)).email)
     assert '<a href="/invites">Invite</a>' not in nav_links(client)
     response = client.get("/invites")
     assert response.status_code == 403
@@ -37,11 +36,26 @@ def test_below_the_level_no_invite_link_and_an_explanatory_403(client, session, 
     assert "you can&#39;t send invitations" in page
 
 
-def test_disabled_invitations_hide_the_link_even_for_admins(client, session, org):
+def test_hr_below_the_level_reach_the_dashboard_with_the_explanation_instead_of_the_form(
+    client, session, org
+):
+    """They still see and revoke the invitations in their scope (DESIGN §4)."""
+    settings(session, org, min_inviter_role=Role.HR_TENANT.value)
+    login(client, make_member(session, org, Role.HR_LOCAL, unit=make_unit(session, org)).email)
+    assert '<a href="/invites">Invite</a>' in nav_links(client)
+    response = client.get("/invites")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "you can&#39;t send invitations" in page
+    assert "Send invitation</button>" not in page
+
+
+def test_disabled_invitations_leave_admins_the_dashboard_with_a_notice(client, session, org):
     settings(session, org, enabled=False)
     login(client, make_member(session, org, Role.ADMIN_TENANT).email)
-    assert '<a href="/invites">Invite</a>' not in nav_links(client)
-    assert "turned off" in client.get("/invites").get_data(as_text=True)
+    assert '<a href="/invites">Invite</a>' in nav_links(client)
+    page = client.get("/invites").get_data(as_text=True)
+    assert "turned off" in page and "Send invitation</button>" not in page
 
 
 def test_only_admin_tenant_sees_settings(client, session, org):

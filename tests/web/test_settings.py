@@ -15,6 +15,7 @@ VALID = {
     "enabled": "y",
     "min_inviter_role": "HR_LOCAL",
     "expiry_days": "30",
+    "max_validity_days": "90",
     "daily_limit_per_member": "20",
     "bind_invitee_email": "y",
     "name": "Riverside Rowing",
@@ -144,3 +145,31 @@ def test_anonymous_visitors_are_sent_to_login(client):
     response = client.get(URL)
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login?next=")
+
+
+@pytest.mark.parametrize(
+    ("expiry", "longest", "message"),
+    [
+        ("30", "20", "Choose between 30 days (the invitation expiry) and 365 days."),
+        ("14", "366", "Choose at most 365 days."),
+        ("14", "", "Enter a number of days."),
+    ],
+)
+def test_the_longest_validity_must_lie_between_the_expiry_and_a_year(
+    admin_client, session, org, expiry, longest, message
+):
+    data = {**VALID, "expiry_days": expiry, "max_validity_days": longest}
+    response = admin_client.post(URL, data={**data, "csrf_token": csrf_token(admin_client, URL)})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert "Longest an invitation can stay open (days)" in page
+    settings, _ = stored(session, org)
+    assert (settings.expiry_days, settings.max_validity_days) == (14, 60)
+
+
+def test_the_longest_validity_is_saved(admin_client, session, org):
+    data = {**VALID, "expiry_days": "30", "max_validity_days": "120"}
+    admin_client.post(URL, data={**data, "csrf_token": csrf_token(admin_client, URL)})
+    settings, _ = stored(session, org)
+    assert (settings.expiry_days, settings.max_validity_days) == (30, 120)

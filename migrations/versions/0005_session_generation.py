@@ -1,6 +1,6 @@
 """session generation on members (logout, password change and deactivation end sessions)
 
-Revision ID: 0005_sessions
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-01 10:00:00
 """
@@ -8,7 +8,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0005_sessions'
+revision = '0005'
 down_revision = '0004'
 branch_labels = None
 depends_on = None

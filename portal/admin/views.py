@@ -10,6 +10,8 @@ from portal.admin.forms import InvitationSettingsForm
 from portal.admin.service import InvitationSettingsInput, update_invitation_settings
 from portal.clock import utcnow
 from portal.db import get_session
+from portal.errors import DomainError
+from portal.form_errors import attach_error
 from portal.models import Organization
 from portal.orgs.service import settings_for
 from portal.policy import may_manage_settings, require
@@ -54,9 +56,14 @@ def invitation_settings() -> ResponseReturnValue:
             brand_color=form.brand_color.data,
             logo_url=form.logo_url.data or "",
         )
-        update_invitation_settings(session, current_user, values, utcnow())
-        session.commit()
-        flash("Invitation settings saved.", "success")
-        return redirect(url_for("admin.invitation_settings"))
-    status = 422 if form.errors else 200
+        try:
+            update_invitation_settings(session, current_user, values, utcnow())
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            attach_error(form, error)
+        else:
+            flash("Invitation settings saved.", "success")
+            return redirect(url_for("admin.invitation_settings"))
+    status = 422 if form.errors or form.form_errors else 200
     return render_template("admin/invitation_settings.html", form=form), status

@@ -12,6 +12,7 @@ from portal.errors import Conflict, Invalid, NotFound
 from portal.models import InvitationSettings, Member, Organization, Unit
 from portal.passwords import MIN_LENGTH, hash_password
 from portal.roles import MemberStatus, Role
+from portal.validation import check_text
 
 
 def slugify(name: str) -> str:
@@ -88,6 +89,7 @@ def create_member(
 ) -> Member:
     email = normalise_email(email)
     full_name = full_name.strip()
+    check_text(full_name, field="full_name", what="A name")
     if not full_name:
         raise Invalid("Enter a full name.", field="full_name")
     if len(full_name) > 200:

@@ -22,6 +22,7 @@ def slugify(name: str) -> str:
 def create_organization(
     session: Session, name: str, *, slug: str | None = None, now: datetime, **branding: str
 ) -> Organization:
+    check_text(name, field="name", what="An organisation name")  # it reaches e-mail headers
     slug = slug or slugify(name)
     if session.exec(select(Organization).where(Organization.slug == slug)).first():
         raise Conflict(f"An organisation with the slug {slug!r} already exists.", field="slug")
@@ -33,6 +34,7 @@ def create_organization(
 
 
 def create_unit(session: Session, org: Organization, name: str) -> Unit:
+    check_text(name, field="unit", what="A unit name")
     unit = Unit(organization_id=org.id, name=name)
     session.add(unit)
     session.flush()

@@ -336,3 +336,11 @@ def test_settings_refusals_leave_other_settings_unchanged(client, session, admin
     )
     session.expire_all()
     assert settings_for(session, admin.organization_id).expiry_days == 14
+
+
+def test_the_cli_refuses_an_organisation_name_that_would_add_a_header(app, session):
+    """Names reach e-mail headers whichever door they came in by, the command line too."""
+    result = app.test_cli_runner().invoke(args=["portal", "create-org", "--name", BCC])
+    assert result.exit_code != 0
+    assert "An organisation name can't contain line breaks" in result.output
+    assert session.exec(select(Organization)).first() is None

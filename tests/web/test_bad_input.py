@@ -125,6 +125,8 @@ def bad_characters(spec: Text) -> list[str]:
 VOLATILE_COLUMNS = {
     ("api_token", "last_used_at"),  # the API records a token's use before reading the body
 }
+# Tables a refusal may add to on purpose (say, a count of refused sends), each with its reason.
+GROWS_ON_REFUSAL: set[str] = set()
 
 
 def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
@@ -133,6 +135,8 @@ def snapshot(session: Session) -> dict[str, list[tuple[Any, ...]]]:
     session.expire_all()
     tables = {}
     for table in SQLModel.metadata.sorted_tables:
+        if table.name in GROWS_ON_REFUSAL:
+            continue
         columns = [c for c in table.columns if (table.name, c.name) not in VOLATILE_COLUMNS]
         rows = session.execute(sa_select(*columns)).all()
         tables[table.name] = sorted((tuple(row) for row in rows), key=repr)

@@ -10,8 +10,9 @@ from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from portal.errors import DomainError, Invalid
+from portal.errors import DomainError
 from portal.extensions import limiter
+from portal.validation import check_text
 
 MESSAGES = {
     404: ("Page not found", "There is nothing at this address. Check the link, or go home."),
@@ -34,18 +35,23 @@ def retry_minutes() -> int:
     return max(1, round((current.reset_at - time.time()) / 60))
 
 
-def _refuse_nul_characters() -> None:
-    """No text we store or look up may hold NUL: PostgreSQL refuses it (a 500 otherwise), and
-    no person types it. Checked once here for query strings and forms; the API checks its
-    JSON bodies itself. A domain error, so pages and the API each answer in their own way."""
-    for values in (request.args, request.form if request.mimetype != "application/json" else {}):
-        for name, value in values.items():
-            if "\x00" in value:
-                raise Invalid("Must not contain NUL characters.", field=name)
+def _refuse_control_characters() -> None:
+    """No query parameter or path segment of a page holds a control character (a NUL would
+    even make PostgreSQL fail: a 500). Checked once here, before any view looks them up.
+    Form fields are checked by their forms (portal.validation.PlainText), next to the field;
+    the API checks its own parameters and JSON, to name them as its documentation does."""
+    if request.blueprint == "api":
+        return
+    for name, value in request.args.items(multi=True):
+        check_text(name, field=name, what="A parameter's name")
+        check_text(value, field=name, what=f"The {name} parameter")
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str):
+            check_text(value, field=name, what="The page address")
 
 
 def register(app: Flask) -> None:
-    app.before_request(_refuse_nul_characters)
+    app.before_request(_refuse_control_characters)
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> ResponseReturnValue:

@@ -14,14 +14,23 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.admin.service import MAX_VALIDITY_DAYS, validity_problem
+from portal.admin.service import (
+    BRAND_COLOR,
+    MAX_DESCRIPTION,
+    MAX_LOGO_URL,
+    MAX_NAME,
+    MAX_VALIDITY_DAYS,
+    validity_problem,
+)
 from portal.roles import INVITER_LEVEL_EXPLANATIONS, ROLE_ORDER
+from portal.validation import PlainText
 
 
 class InvitationSettingsForm(FlaskForm):
     enabled = BooleanField("Enable invitations")
     min_inviter_role = SelectField(
         "Who can send invitations",
+        validators=[PlainText("The level who can send invitations")],
         choices=[
             SelectChoice(r.value, f"{r.value} — {INVITER_LEVEL_EXPLANATIONS[r]}")
             for r in ROLE_ORDER
@@ -52,30 +61,38 @@ class InvitationSettingsForm(FlaskForm):
     name = StringField(
         "Organisation name",
         validators=[
+            PlainText("An organisation name"),
             DataRequired("Enter the organisation's name."),
-            Length(max=120, message="At most 120 characters."),
+            Length(max=MAX_NAME, message=f"At most {MAX_NAME} characters."),
         ],
     )
     description = TextAreaField(
-        "Description", validators=[Length(max=2000, message="At most 2,000 characters.")]
+        "Description",
+        validators=[
+            PlainText("A description", multiline=True),
+            Length(max=MAX_DESCRIPTION, message=f"At most {MAX_DESCRIPTION:,} characters."),
+        ],
     )
     brand_color = StringField(
         "Brand colour",
         validators=[
+            PlainText("A brand colour"),
             DataRequired("Enter a colour such as #2f6f4f."),
-            Regexp(r"^#[0-9a-fA-F]{6}$", message="Use a hex colour such as #2f6f4f."),
+            # \Z, not $: $ also matches before a final line break.
+            Regexp(BRAND_COLOR + r"\Z", message="Use a hex colour such as #2f6f4f."),
         ],
     )
     logo_url = URLField(
         "Logo URL",
         validators=[
+            PlainText("A logo address"),
             Optional(),
-            Length(max=500, message="At most 500 characters."),
+            Length(max=MAX_LOGO_URL, message=f"At most {MAX_LOGO_URL} characters."),
             URL(
                 require_tld=False,
                 message="Enter a full address such as https://example.org/logo.png.",
             ),
-            Regexp(r"^https?://", message="The logo address must start with https://."),
+            Regexp(r"https://", message="The logo address must start with https://."),
         ],
     )
 

@@ -67,5 +67,5 @@ def invitation_settings() -> ResponseReturnValue:
         else:
             flash("Invitation settings saved.", "success")
             return redirect(url_for("admin.invitation_settings"))
-    status = 422 if form.errors else 200
+    status = 422 if form.errors or form.form_errors else 200
     return render_template("admin/invitation_settings.html", form=form), status

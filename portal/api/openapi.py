@@ -19,6 +19,9 @@ from portal.roles import MemberStatus
 
 VERSION = "1.0.0"
 REF = "#/components/schemas/"
+# Lengths of the ids a body may carry (the views enforce them; no service measures ids).
+ID_MAX_LENGTH = 40  # public ids: "iv-"/"mb-"/"tpl-" and 32 hex digits
+INVITE_SECRET_MAX_LENGTH = 100  # the link's secret: 43 characters today, room to grow
 
 # Every `code` a problem can carry: HTTP status and what it means.
 PROBLEM_CODES: dict[str, tuple[int, str]] = {
@@ -150,10 +153,11 @@ NEW_INVITE = {
         "lastName": _body_field(MAX_PART_NAME, "The invitee's last name."),
         "message": _body_field(MAX_MESSAGE, "A personal message in the e-mail."),
         "templateId": _body_field(
-            40, "An e-mail template (`tpl-…`); default: the organisation's default template."
+            ID_MAX_LENGTH,
+            "An e-mail template (`tpl-…`); default: the organisation's default template.",
         ),
         "inviterId": _body_field(
-            40,
+            ID_MAX_LENGTH,
             "The member who invites (`mb-…`); default: the token's "
             "owner. Another member needs the invite-on-behalf "
             "scope.",
@@ -168,6 +172,7 @@ NEW_MEMBER = {
     "properties": {
         "inviteId": {
             "type": "string",
+            "maxLength": INVITE_SECRET_MAX_LENGTH,
             "description": "The secret from the invitation link (its invite_id parameter).",
         },
         "email": {
@@ -392,8 +397,10 @@ ERRORS = {
 }
 
 
-# Every operation can answer these: no valid token, a missing scope, too many requests.
+# Every operation can answer these: no valid token, a missing scope, too many requests,
+# and a parameter holding a control character (refused before anything is looked up).
 COMMON_CODES = (
+    "invalid",
     "unauthorized",
     "invalid_token",
     "token_expired",

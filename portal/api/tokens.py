@@ -20,6 +20,7 @@ from portal.errors import DomainError, Invalid, NotAllowed, NotFound
 from portal.models import ApiToken, Member
 from portal.policy import may_manage_settings, require
 from portal.roles import MemberStatus
+from portal.validation import check_text
 
 # What each scope allows, in the words the settings screen and the docs show.
 SCOPES = {
@@ -94,6 +95,7 @@ def create_token(
 ) -> Created:
     require(may_manage_settings(actor))
     name = (name or "").strip()
+    check_text(name, field="name", what="A token name")
     if not name:
         raise Invalid("Give the token a name, such as the system that will use it.", field="name")
     if len(name) > MAX_NAME:

@@ -8,6 +8,7 @@ the web → commit once → serialise. Errors become problem+json in problems.py
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,6 +32,7 @@ from portal.extensions import client_ip, csrf, limiter
 from portal.invites import service as invites
 from portal.models import Member
 from portal.policy import may_read_audit_log
+from portal.validation import text_problem
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
@@ -41,18 +43,41 @@ AUTH_FAILURE_SCOPE = "api-auth-failures"
 PUBLIC_ENDPOINTS = {"api.openapi_document", "api.docs", "api.unknown"}
 SECRET_FIELDS = ("inviteLandingPageUrl",)
 
-# Request bodies: field name → required. Anything else is refused, so a typo such as
-# "fullname" is an error rather than a silently ignored name.
+
+@dataclass(frozen=True)
+class BodyField:
+    """A field of a request body, as the boundary checks it: its characters (every string,
+    see portal.validation) and, for ids that no service measures, its length. Everything
+    else (an address's syntax, a name's length) is the services' rule, shared with the web."""
+
+    what: str  # the field in plain words, for messages: "A name"
+    required: bool = False
+    multiline: bool = False
+    max_length: int | None = None
+
+
+# Request bodies, by field name. Anything else is refused, so a typo such as "fullname" is
+# an error rather than a silently ignored name.
 INVITE_FIELDS = {
-    "email": True,
-    "fullName": False,
-    "firstName": False,
-    "lastName": False,
-    "message": False,
-    "templateId": False,
-    "inviterId": False,
+    "email": BodyField("An e-mail address", required=True),
+    "fullName": BodyField("A name"),
+    "firstName": BodyField("A first name"),
+    "lastName": BodyField("A last name"),
+    "message": BodyField("The personal message", multiline=True),
+    "templateId": BodyField("A template id", max_length=openapi.ID_MAX_LENGTH),
+    "inviterId": BodyField("A member id", max_length=openapi.ID_MAX_LENGTH),
 }
-MEMBER_FIELDS = {"inviteId": True, "email": True, "fullName": True, "password": False}
+MEMBER_FIELDS = {
+    "inviteId": BodyField(
+        "An invitation id", required=True, max_length=openapi.INVITE_SECRET_MAX_LENGTH
+    ),
+    "email": BodyField("An e-mail address", required=True),
+    "fullName": BodyField("A name", required=True),
+    # A new password: an invisible control character in it would make it one nobody types.
+    "password": BodyField("A password"),
+}
+# Path parameters by the view's name; the document calls each of them `id`.
+PATH_PARAMETERS = {"invite_id": "id", "member_id": "id"}
 LIST_PARAMETERS = {
     "status",
     "email",
@@ -115,6 +140,25 @@ def _authenticate() -> None:
     audit.set_context(session, channel="api", api_token_id=g.api.token.public_id)
     # last_used_at in a transaction of its own: a request that then fails still used the token.
     session.commit()
+    _check_parameters()
+
+
+def _check_parameters() -> None:
+    """No query or path parameter holds a control character or a lone surrogate: refused
+    before any lookup (a NUL would make PostgreSQL fail), with the document's names."""
+    errors = []
+    for name, value in request.args.items(multi=True):
+        for problem in (
+            text_problem(name, what="A parameter's name"),
+            text_problem(value, what=f"The {name} parameter"),
+        ):
+            if problem:
+                errors.append((name, problem))
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and (problem := text_problem(value, what="The id")):
+            errors.append((PATH_PARAMETERS.get(name, name), problem))
+    if errors:
+        raise problems.FieldErrors(errors)
 
 
 def _auth() -> tokens.Authenticated:
@@ -171,9 +215,9 @@ def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | Non
     return response
 
 
-def _body(fields: dict[str, bool]) -> tuple[dict[str, Any], dict[str, str]]:
+def _body(fields: dict[str, BodyField]) -> tuple[dict[str, Any], dict[str, str]]:
     """The JSON object sent (as sent, for idempotency) and its values, checked against
-    `fields` (name → required): strings, or null for "not given"."""
+    `fields`: strings, or null for "not given"."""
     if not request.is_json:
         raise problems.UnsupportedMediaType(
             "Send the body as JSON, with the header Content-Type: application/json."
@@ -186,16 +230,22 @@ def _body(fields: dict[str, bool]) -> tuple[dict[str, Any], dict[str, str]]:
         raise problems.BadRequest("The body must be a JSON object.")
     errors = []
     for name, value in data.items():
-        if name not in fields:
+        field = fields.get(name)
+        if field is None:
+            # A name with a lone surrogate is echoed JSON-escaped, so it can't break the answer.
             errors.append(
                 (name, "There is no such field. The accepted fields are listed at /api/docs.")
             )
-        elif value is not None and not isinstance(value, str):
+        elif value is None:
+            continue
+        elif not isinstance(value, str):
             errors.append((name, "Must be a string."))
-        elif value is not None and "\x00" in value:
-            errors.append((name, "Must not contain NUL characters."))
-    for name, required in fields.items():
-        if required and data.get(name) is None:
+        elif problem := text_problem(value, what=field.what, multiline=field.multiline):
+            errors.append((name, problem))
+        elif field.max_length is not None and len(value) > field.max_length:
+            errors.append((name, f"{field.what} can be at most {field.max_length} characters."))
+    for name, field in fields.items():
+        if field.required and data.get(name) is None:
             errors.append((name, "This field is required."))
     if errors:
         raise problems.FieldErrors(errors)

@@ -8,6 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from portal.audit.service import ACTIONS
+from portal.validation import PlainText
 
 
 class DayField(DateField):
@@ -34,11 +35,15 @@ class AuditFilterForm(FlaskForm):
         "Action",
         choices=[SelectChoice("", "Any action")]
         + [SelectChoice(name, label) for name, label in ACTIONS.items()],
-        validators=[Optional()],
+        validators=[PlainText("An action"), Optional()],
     )
     actor = StringField(
         "Done by (e-mail)",
-        validators=[Optional(), Length(max=320, message="At most 320 characters.")],
+        validators=[
+            PlainText("An address"),
+            Optional(),
+            Length(max=320, message="At most 320 characters."),
+        ],
     )
     since = DayField("From", validators=[Optional()], format="%Y-%m-%d")
     until = DayField("To", validators=[Optional()], format="%Y-%m-%d")

@@ -72,7 +72,10 @@ def login() -> ResponseReturnValue:
             login_user(member)
             _rotate_csrf_token()
             return redirect(target)
-    return render_template("auth/login.html", form=form), 200 if request.method == "GET" else 401
+    # A field the form refused is 422, as on every form; wrong credentials are 401.
+    refused_field = any(field.errors for field in form)
+    status = 200 if request.method == "GET" else 422 if refused_field else 401
+    return render_template("auth/login.html", form=form), status
 
 
 @bp.route("/logout", methods=["GET", "POST"])

@@ -19,6 +19,7 @@ from portal.email_templates import sandbox
 from portal.errors import Conflict, Invalid, NotFound
 from portal.models import EmailTemplate, Invitation, Member
 from portal.policy import may_manage_settings, require
+from portal.validation import text_problem
 
 MAX_NAME = 120
 MAX_SUBJECT = 300
@@ -123,7 +124,9 @@ def _validate(
     """Refuse everything wrong at once: Invalid carries `problems` (field → messages)."""
     name, subject, body = values.name.strip(), values.subject.strip(), values.body.strip()
     problems: dict[str, list[str]] = {}
-    if not name:
+    if problem := text_problem(name, what="A template name"):
+        problems["name"] = [problem]
+    elif not name:
         problems["name"] = ["Give the template a name."]
     elif len(name) > MAX_NAME:
         problems["name"] = [f"At most {MAX_NAME} characters."]
@@ -141,16 +144,18 @@ def content_problems(subject: str, body: str) -> dict[str, list[str]]:
     Saving and the live preview both ask here."""
     subject, body = subject.strip(), body.strip()
     problems: dict[str, list[str]] = {}
-    if not subject:
+    if problem := text_problem(subject, what="The subject"):
+        problems["subject"] = [problem]  # the subject is an e-mail header: one line only
+    elif not subject:
         problems["subject"] = ["Write a subject."]
     elif len(subject) > MAX_SUBJECT:
         problems["subject"] = [f"At most {MAX_SUBJECT} characters."]
-    elif "\n" in subject or "\r" in subject:
-        problems["subject"] = ["The subject must be a single line."]
     elif found := sandbox.check(subject, subject=True):
         # The subject is one line: its line number would say nothing.
         problems["subject"] = [_sentence(p.message) for p in found]
-    if not body:
+    if problem := text_problem(body, what="The message", multiline=True):
+        problems["body"] = [problem]
+    elif not body:
         problems["body"] = ["Write the message."]
     elif len(body) > MAX_BODY:
         problems["body"] = [f"At most {MAX_BODY:,} characters."]

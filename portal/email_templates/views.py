@@ -51,8 +51,9 @@ def index() -> ResponseReturnValue:
 @bp.route("/new", methods=["GET", "POST"])
 def create() -> ResponseReturnValue:
     form = TemplateForm(data={"subject": service.STARTER_SUBJECT, "body": service.STARTER_BODY})
-    status = 200
-    if _wants_save(form):
+    saving = _wants_save(form)
+    status = _status(form)
+    if saving:
         session = get_session()
         try:
             template = service.create(session, current_user, _values(form), utcnow())
@@ -71,8 +72,9 @@ def edit(public_id: str) -> ResponseReturnValue:
     session = get_session()
     template = service.get(session, current_user, public_id)
     form = TemplateForm(obj=template)
-    status = 200
-    if _wants_save(form):
+    saving = _wants_save(form)
+    status = _status(form)
+    if saving:
         try:
             service.update_template(session, current_user, template, _values(form), utcnow())
             session.commit()
@@ -160,6 +162,12 @@ def delete(public_id: str) -> ResponseReturnValue:
 def _wants_save(form: TemplateForm) -> bool:
     """A POST saves, except "Update preview" (the preview without JavaScript)."""
     return form.validate_on_submit() and request.form.get("action") != "preview"
+
+
+def _status(form: TemplateForm) -> int:
+    """422 when the form itself refused a field (a control character); CSRF failures are
+    400 before any view runs."""
+    return 422 if form.errors else 200
 
 
 def _values(form: TemplateForm) -> service.TemplateInput:

@@ -48,6 +48,7 @@ from portal.models import (
 from portal.orgs.service import create_member, email_taken, settings_for
 from portal.policy import may_manage_invitation, may_send_invitations, require
 from portal.text import day, when
+from portal.validation import check_text
 
 MAX_MESSAGE = 1000
 MAX_NAME = 200
@@ -86,8 +87,11 @@ class Sent:
 # --- sending ------------------------------------------------------------------------------
 
 
-def _clean_text(value: str | None, limit: int, field: str, what: str) -> str:
+def _clean_text(
+    value: str | None, limit: int, field: str, what: str, multiline: bool = False
+) -> str:
     cleaned = (value or "").replace("\r\n", "\n").strip()
+    check_text(cleaned, field=field, what=what, multiline=multiline)
     if len(cleaned) > limit:
         raise Invalid(
             f"{what} can be at most {limit:,} characters (it has {len(cleaned):,}).", field=field
@@ -256,7 +260,7 @@ def send_invitation(
         "full_name",
         "A name",
     )
-    message = _clean_text(message, MAX_MESSAGE, "message", "The personal message")
+    message = _clean_text(message, MAX_MESSAGE, "message", "The personal message", multiline=True)
     if template_id is not None:
         template = session.get(EmailTemplate, template_id)
         if template is None or template.organization_id != actor.organization_id:

@@ -170,7 +170,7 @@ def send() -> ResponseReturnValue:
                 **lists_context(notice),
             )
     else:
-        status = 400  # only a CSRF failure gets here: the form has no other validators
+        status = 422  # a field the form refused (a control character); CSRF failures are 400
     if wants_partial():
         return render_template("invites/_send_form.html", form=form, duplicate=duplicate), status
     return render_template(

@@ -121,7 +121,7 @@ def join() -> ResponseReturnValue:
             )
             return redirect(url_for("main.home"))
     else:
-        status = 400
+        status = 422  # a field the form refused (a control character); CSRF failures are 400
     return render_template(
         "join/landing.html", landing=landing, form=form, brand_org=landing.organization
     ), status

@@ -12,6 +12,7 @@ from portal.errors import Conflict, Invalid, NotFound
 from portal.models import InvitationSettings, Member, Organization, Unit
 from portal.passwords import MIN_LENGTH, hash_password
 from portal.roles import MemberStatus, Role
+from portal.validation import check_text
 
 
 def slugify(name: str) -> str:
@@ -21,6 +22,7 @@ def slugify(name: str) -> str:
 def create_organization(
     session: Session, name: str, *, slug: str | None = None, now: datetime, **branding: str
 ) -> Organization:
+    check_text(name, field="name", what="An organisation name")  # it reaches e-mail headers
     slug = slug or slugify(name)
     if session.exec(select(Organization).where(Organization.slug == slug)).first():
         raise Conflict(f"An organisation with the slug {slug!r} already exists.", field="slug")
@@ -32,6 +34,7 @@ def create_organization(
 
 
 def create_unit(session: Session, org: Organization, name: str) -> Unit:
+    check_text(name, field="unit", what="A unit name")
     unit = Unit(organization_id=org.id, name=name)
     session.add(unit)
     session.flush()
@@ -90,6 +93,7 @@ def create_member(
     """`reach`: which addresses the mail server can deliver to (None: don't check)."""
     email = normalise_email(email, reach=reach)
     full_name = full_name.strip()
+    check_text(full_name, field="full_name", what="A name")
     if not full_name:
         raise Invalid("Enter a full name.", field="full_name")
     if len(full_name) > 200:

@@ -5,6 +5,7 @@ from wtforms import SelectMultipleField, StringField, URLField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.validation import PlainText
 from portal.webhooks.service import EVENT_TYPES
 
 EVENT_LABELS = {
@@ -16,14 +17,16 @@ EVENT_LABELS = {
 
 
 class EndpointForm(FlaskForm):
-    # Rules (https, public address, known events) live in the service.
-    url = URLField("Endpoint URL")
+    # Rules (https, public address, known events) live in the service; the form refuses
+    # control characters up front.
+    url = URLField("Endpoint URL", validators=[PlainText("A webhook address")])
     event_types = SelectMultipleField(
         "Events",
         choices=[SelectChoice(t, EVENT_LABELS[t]) for t in EVENT_TYPES],
         default=list(EVENT_TYPES),
+        validators=[PlainText("An event type")],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=False,
     )
-    description = StringField("Description (optional)")
+    description = StringField("Description (optional)", validators=[PlainText("A description")])

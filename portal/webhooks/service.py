@@ -19,6 +19,7 @@ from portal.delivery.outbox import enqueue
 from portal.errors import Conflict, Invalid, NotFound
 from portal.models import Member, OutboxItem, OutboxStatus, WebhookEndpoint, public_id
 from portal.policy import may_manage_settings, require
+from portal.validation import check_text
 from portal.webhooks.urls import check_url
 
 EVENT_TYPES = ("INVITE_INVITED", "INVITE_LINKED", "INVITE_EXPIRED", "INVITE_REVOKED")
@@ -61,6 +62,8 @@ def create_endpoint(
     """A new endpoint and its signing secret (the only time the secret is shown)."""
     require(may_manage_settings(actor))
     description = (description or "").strip()
+    check_text(url, field="url", what="A webhook address")
+    check_text(description, field="description", what="A description")
     if len(description) > 500:
         raise Invalid("The description can be at most 500 characters.", field="description")
     secret = _new_secret()

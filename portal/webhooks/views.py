@@ -57,6 +57,8 @@ def index() -> ResponseReturnValue:
             return render_template(
                 "webhooks/endpoint.html", endpoint=endpoint, secret=secret, deliveries=[]
             )
+    elif form.errors:
+        status = 422  # a field the form refused (a control character); CSRF failures are 400
     return render_template(
         "webhooks/index.html", form=form, endpoints=webhooks.list_endpoints(session, current_user)
     ), status

@@ -11,7 +11,8 @@ from sqlmodel import Session, select
 
 from portal.api.tokens import Authenticated
 from portal.email_templates import service as email_templates
-from portal.errors import Invalid, NotFound
+from portal.errors import Invalid
+from portal.lookups import get_in_org
 from portal.models import Invitation, Member
 from portal.policy import may_manage_invitation
 
@@ -49,15 +50,7 @@ def template_id(
 
 
 def invitation_in_org(session: Session, organization_id: int, invite_public_id: str) -> Invitation:
-    invitation = session.exec(
-        select(Invitation).where(
-            Invitation.public_id == invite_public_id,
-            Invitation.organization_id == organization_id,
-        )
-    ).first()
-    if invitation is None:
-        raise NotFound("There is no invitation with this id in your organisation.")
-    return invitation
+    return get_in_org(session, Invitation, organization_id, invite_public_id)
 
 
 def managing_actor(session: Session, auth: Authenticated, invitation: Invitation) -> Member:
@@ -73,11 +66,4 @@ def managing_actor(session: Session, auth: Authenticated, invitation: Invitation
 
 
 def member_in_org(session: Session, organization_id: int, member_public_id: str) -> Member:
-    member = session.exec(
-        select(Member).where(
-            Member.public_id == member_public_id, Member.organization_id == organization_id
-        )
-    ).first()
-    if member is None:
-        raise NotFound("There is no member with this id in your organisation.")
-    return member
+    return get_in_org(session, Member, organization_id, member_public_id)

@@ -16,7 +16,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from portal.audit import service as audit
-from portal.errors import DomainError, Invalid, NotAllowed, NotFound
+from portal.errors import DomainError, Invalid, NotAllowed
+from portal.lookups import find_in_org, get_in_org
 from portal.models import ApiToken, Member
 from portal.policy import may_manage_settings, require
 from portal.roles import MemberStatus
@@ -100,11 +101,7 @@ def create_token(
         raise Invalid("Give the token a name, such as the system that will use it.", field="name")
     if len(name) > MAX_NAME:
         raise Invalid(f"A name can be at most {MAX_NAME} characters.", field="name")
-    owner = session.exec(
-        select(Member).where(
-            Member.public_id == owner_public_id, Member.organization_id == actor.organization_id
-        )
-    ).first()
+    owner = find_in_org(session, Member, actor.organization_id, owner_public_id)
     if owner is None:
         raise Invalid("Choose a member of your organisation as the owner.", field="owner")
     if owner.status != MemberStatus.ACTIVE:
@@ -170,15 +167,7 @@ def list_tokens(session: Session, actor: Member) -> list[Listed]:
 
 def get_token(session: Session, actor: Member, token_public_id: str) -> ApiToken:
     require(may_manage_settings(actor))
-    token = session.exec(
-        select(ApiToken).where(
-            ApiToken.public_id == token_public_id,
-            ApiToken.organization_id == actor.organization_id,
-        )
-    ).first()
-    if token is None:
-        raise NotFound("There is no such API token.")
-    return token
+    return get_in_org(session, ApiToken, actor.organization_id, token_public_id)
 
 
 def revoke_token(session: Session, actor: Member, token: ApiToken, now: datetime) -> ApiToken:

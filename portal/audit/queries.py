@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from portal.errors import Invalid
+from portal.lookups import find_in_org
 from portal.models import AuditEvent, Member
 
 MAX_LIMIT = 100
@@ -90,11 +91,7 @@ def list_events(
 
 
 def member_by_public_id(session: Session, organization_id: int, public_id: str) -> Member | None:
-    return session.exec(
-        select(Member).where(
-            Member.public_id == public_id, Member.organization_id == organization_id
-        )
-    ).first()
+    return find_in_org(session, Member, organization_id, public_id)
 
 
 def member_by_email(session: Session, organization_id: int, email: str) -> Member | None:

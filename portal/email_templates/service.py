@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from portal.audit import service as audit
 from portal.email_templates import sandbox
 from portal.errors import Conflict, Invalid, NotFound
+from portal.lookups import find_in_org, get_in_org
 from portal.models import EmailTemplate, Invitation, Member
 from portal.policy import may_manage_settings, require
 from portal.validation import text_problem
@@ -74,19 +75,11 @@ def list_templates(session: Session, organization_id: int) -> Sequence[EmailTemp
 
 def find(session: Session, organization_id: int, public_id: str) -> EmailTemplate | None:
     """A template of this organisation by its public id; another organisation's is None."""
-    return session.exec(
-        select(EmailTemplate).where(
-            EmailTemplate.public_id == public_id,
-            EmailTemplate.organization_id == organization_id,
-        )
-    ).first()
+    return find_in_org(session, EmailTemplate, organization_id, public_id)
 
 
 def get(session: Session, actor: Member, public_id: str) -> EmailTemplate:
-    template = find(session, actor.organization_id, public_id)
-    if template is None:
-        raise NotFound("There is no such e-mail template. It may have been deleted.")
-    return template
+    return get_in_org(session, EmailTemplate, actor.organization_id, public_id)
 
 
 def pick_default(templates: Sequence[EmailTemplate]) -> EmailTemplate | None:

@@ -33,6 +33,7 @@ from portal.errors import (
     InviteUsed,
 )
 from portal.invites.events import emit_invite_event
+from portal.lookups import find_in_org
 from portal.models import (
     DeliveryStatus,
     EmailTemplate,
@@ -322,11 +323,7 @@ def send_invitation(
 
 def get_for_actor(session: Session, actor: Member, public_id: str) -> Invitation:
     """An invitation the actor may manage; anything else looks like it doesn't exist."""
-    invitation = session.exec(
-        select(Invitation).where(
-            Invitation.public_id == public_id, Invitation.organization_id == actor.organization_id
-        )
-    ).first()
+    invitation = find_in_org(session, Invitation, actor.organization_id, public_id)
     if invitation is None or not may_manage_invitation(actor, invitation):
         raise InvalidInvite("There is no such invitation, or it isn't yours to manage.")
     return invitation

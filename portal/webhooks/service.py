@@ -17,6 +17,7 @@ from portal import sealing
 from portal.audit import service as audit
 from portal.delivery.outbox import enqueue
 from portal.errors import Conflict, Invalid, NotFound
+from portal.lookups import get_in_org
 from portal.models import Member, OutboxItem, OutboxStatus, WebhookEndpoint, public_id
 from portal.policy import may_manage_settings, require
 from portal.validation import check_text
@@ -96,15 +97,7 @@ def _target(endpoint: WebhookEndpoint) -> audit.Target:
 
 def get_endpoint(session: Session, actor: Member, endpoint_public_id: str) -> WebhookEndpoint:
     require(may_manage_settings(actor))
-    endpoint = session.exec(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.public_id == endpoint_public_id,
-            WebhookEndpoint.organization_id == actor.organization_id,
-        )
-    ).first()
-    if endpoint is None:
-        raise NotFound("There is no such webhook endpoint.")
-    return endpoint
+    return get_in_org(session, WebhookEndpoint, actor.organization_id, endpoint_public_id)
 
 
 def list_endpoints(session: Session, actor: Member) -> list[WebhookEndpoint]:

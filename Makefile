@@ -36,12 +36,22 @@ $(VENV)/.dev-installed: requirements-dev.lock | $(BIN)/python
 setup: $(VENV)/.runtime-installed
 setup-dev: $(VENV)/.dev-installed
 
-static/vendor/htmx.min.js: package-lock.json
+# npm ci installs package-lock.json exactly (htmx for the pages, axe-core for the e2e
+# accessibility check); the stamp, inside node_modules/, re-runs it when the lock changes
+# or node_modules/ is gone.
+NPM_STAMP := node_modules/.installed
+
+$(NPM_STAMP): package-lock.json
 	npm ci --silent --no-audit --no-fund
+	touch $@
+
+static/vendor/htmx.min.js: $(NPM_STAMP)
 	mkdir -p static/vendor
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
 
-assets: static/vendor/htmx.min.js
+# tests/e2e reads axe-core straight from node_modules/; it is never served to users.
+assets: static/vendor/htmx.min.js $(NPM_STAMP)
+	@test -f node_modules/axe-core/axe.min.js || { echo "node_modules/axe-core is missing: run npm ci"; exit 1; }
 
 chromium:
 	@scripts/ensure-chromium.sh

@@ -8,21 +8,56 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from playwright.sync_api import Browser, BrowserContext
 from sqlmodel import Session
 from werkzeug.serving import make_server
 
 from portal import create_app
 from portal.delivery.worker import Worker
 from tests.conftest import app_config
+from tests.e2e.axe import AxeChecker
 from tests.mailserver import MailServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+_AXE = pytest.StashKey[AxeChecker]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/e2e/" in str(item.path):
             item.add_marker(pytest.mark.e2e)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """Once the test body has passed, the pages it left open are checked by axe too, and
+    the test fails on any serious or critical violation seen on the way."""
+    result = yield
+    checker = item.stash.get(_AXE, None)
+    if checker is not None:
+        checker.finish()
+        checker.assert_clean()
+    return result
+
+
+@pytest.fixture(autouse=True)
+def axe(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, live_server: str
+) -> AxeChecker:
+    """axe-core watches every browser context this test opens (the `page` fixture's, and
+    any made with `browser.new_context`); see tests/e2e/axe.py."""
+    checker = AxeChecker([live_server])
+    new_context = Browser.new_context
+
+    def watched_context(self: Browser, *args: object, **kwargs: object) -> BrowserContext:
+        context = new_context(self, *args, **kwargs)  # type: ignore[arg-type]
+        if kwargs.get("java_script_enabled") is not False:  # axe is a script: it can't run
+            checker.watch(context)  # there, and evaluating in such a page never returns
+        return context
+
+    monkeypatch.setattr(Browser, "new_context", watched_context)
+    request.node.stash[_AXE] = checker
+    return checker
 
 
 @pytest.fixture(scope="session")

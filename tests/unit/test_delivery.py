@@ -17,14 +17,9 @@ from portal.roles import Role
 from portal.sealing import unseal
 from portal.webhooks import service as webhooks
 from portal.webhooks.signing import HEADER, verify
-from tests.factories import make_member, make_org
+from tests.factories import make_member
 
 RULES = webhooks.UrlRules(require_https=False, allow_private=True)
-
-
-@pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
 
 
 @pytest.fixture

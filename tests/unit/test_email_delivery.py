@@ -16,14 +16,9 @@ from portal.emails import EVERY_ADDRESS
 from portal.invites import service as invites
 from portal.models import Invitation, Member, OutboxItem
 from portal.roles import Role
-from tests.factories import make_member, make_org
+from tests.factories import make_member
 
 HEADERS = ["Content-Type", "MIME-Version", "Subject", "From", "To", "Date", "Message-ID"]
-
-
-@pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from portal.invites import service as invites
 from portal.models import DevMail, Invitation, Member, OutboxItem
 from portal.roles import Role
 from tests.conftest import app_config, csrf_token, login
-from tests.factories import make_member, make_org, settings
+from tests.factories import make_member, settings
 from tests.web.api_support import Api, field_errors, make_token, problem
 
 ZOE = "zoë@example.org"
@@ -24,11 +24,6 @@ REASON = (
     "our mail server can't deliver to addresses with accents or other non-ASCII letters "
     "before the @."
 )
-
-
-@pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
 
 
 @pytest.fixture

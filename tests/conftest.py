@@ -21,8 +21,9 @@ from sqlmodel import Session, SQLModel
 from portal import create_app, passwords
 from portal.db import make_engine
 from portal.migrate import upgrade
-from portal.models import Organization, Unit
-from tests.factories import make_org, make_unit
+from portal.models import Member, Organization, Unit
+from portal.roles import Role
+from tests.factories import make_member, make_org, make_unit
 from tests.mailserver import MailServer
 from tests.receiver import Receiver
 
@@ -181,3 +182,11 @@ def org(session: Session) -> Organization:
 @pytest.fixture
 def unit(session: Session, org: Organization) -> Unit:
     return make_unit(session, org, "North")
+
+
+# Outside any unit on purpose: files whose admin belongs to a unit define their own.
+@pytest.fixture
+def admin(session: Session, org: Organization) -> Member:
+    return make_member(
+        session, org, Role.ADMIN_TENANT, email="ada@example.org", full_name="Ada Admin"
+    )

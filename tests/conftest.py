@@ -190,3 +190,11 @@ def admin(session: Session, org: Organization) -> Member:
     return make_member(
         session, org, Role.ADMIN_TENANT, email="ada@example.org", full_name="Ada Admin"
     )
+
+
+# A tenant admin outside any unit; files whose inviter is a unit member keep their own.
+@pytest.fixture
+def inviter(session: Session, org: Organization) -> Member:
+    return make_member(
+        session, org, Role.ADMIN_TENANT, email="ines@example.org", full_name="Ines Inviter"
+    )

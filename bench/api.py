@@ -30,13 +30,13 @@ from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from bench.delivery import SECRET_KEY, prepare  # noqa: E402
+from bench.support import free_port  # noqa: E402
 from portal import sealing  # noqa: E402
 from portal.api import tokens  # noqa: E402
 from portal.clock import utcnow  # noqa: E402
 from portal.models import Invitation  # noqa: E402
 from portal.orgs import service as orgs  # noqa: E402
 from portal.roles import Role  # noqa: E402
-from tests.mailserver import free_port  # noqa: E402
 
 POST_SCRIPT = """
 counter = 0

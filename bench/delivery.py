@@ -28,6 +28,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlmodel import Session, func, select  # noqa: E402
 
+from bench.support import free_port  # noqa: E402
 from portal import sealing  # noqa: E402
 from portal.clock import utcnow  # noqa: E402
 from portal.db import make_engine  # noqa: E402
@@ -36,7 +37,6 @@ from portal.models import OutboxItem  # noqa: E402
 from portal.orgs import service as orgs  # noqa: E402
 from portal.roles import Role  # noqa: E402
 from portal.webhooks import service as webhooks  # noqa: E402
-from tests.mailserver import free_port  # noqa: E402
 
 SECRET_KEY = "bench-secret-key"
 

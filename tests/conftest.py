@@ -21,6 +21,9 @@ from sqlmodel import Session, SQLModel
 from portal import create_app, passwords
 from portal.db import make_engine
 from portal.migrate import upgrade
+from portal.models import Member, Organization, Unit
+from portal.roles import Role
+from tests.factories import make_member, make_org, make_unit
 from tests.mailserver import MailServer
 from tests.receiver import Receiver
 
@@ -168,3 +171,30 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
 def login(client: FlaskClient, email: str, password: str = "correct horse battery"):
     token = csrf_token(client, "/login")
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+# The organisation most tests share; files that need other branding or names keep their own.
+@pytest.fixture
+def org(session: Session) -> Organization:
+    return make_org(session, "Harbour Club")
+
+
+@pytest.fixture
+def unit(session: Session, org: Organization) -> Unit:
+    return make_unit(session, org, "North")
+
+
+# Outside any unit on purpose: files whose admin belongs to a unit define their own.
+@pytest.fixture
+def admin(session: Session, org: Organization) -> Member:
+    return make_member(
+        session, org, Role.ADMIN_TENANT, email="ada@example.org", full_name="Ada Admin"
+    )
+
+
+# A tenant admin outside any unit; files whose inviter is a unit member keep their own.
+@pytest.fixture
+def inviter(session: Session, org: Organization) -> Member:
+    return make_member(
+        session, org, Role.ADMIN_TENANT, email="ines@example.org", full_name="Ines Inviter"
+    )

@@ -21,19 +21,9 @@ from portal.invites import service as invites
 from portal.models import ApiToken, AuditEvent, Member, WebhookEndpoint
 from portal.roles import Role
 from portal.webhooks import service as webhooks
-from tests.factories import make_member, make_org, make_unit
+from tests.factories import make_member
 
 RULES = webhooks.UrlRules(require_https=False, allow_private=True)
-
-
-@pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
-
-
-@pytest.fixture
-def unit(session, org):
-    return make_unit(session, org, "North")
 
 
 @pytest.fixture

@@ -13,25 +13,11 @@ from portal.clock import utcnow
 from portal.delivery.worker import Worker
 from portal.invites import service as invites
 from portal.models import Invitation, OutboxItem, WebhookEndpoint
-from portal.roles import Role
 from portal.sealing import unseal
 from portal.webhooks import service as webhooks
 from portal.webhooks.signing import HEADER, verify
-from tests.factories import make_member, make_org
 
 RULES = webhooks.UrlRules(require_https=False, allow_private=True)
-
-
-@pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
-
-
-@pytest.fixture
-def inviter(session, org):
-    return make_member(
-        session, org, Role.ADMIN_TENANT, email="ines@example.org", full_name="Ines Inviter"
-    )
 
 
 def invite(session, inviter, email="guest@example.org"):

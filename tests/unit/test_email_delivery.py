@@ -15,22 +15,8 @@ from portal.delivery.worker import UNEXPECTED, Worker
 from portal.emails import EVERY_ADDRESS
 from portal.invites import service as invites
 from portal.models import Invitation, Member, OutboxItem
-from portal.roles import Role
-from tests.factories import make_member, make_org
 
 HEADERS = ["Content-Type", "MIME-Version", "Subject", "From", "To", "Date", "Message-ID"]
-
-
-@pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
-
-
-@pytest.fixture
-def inviter(session, org):
-    return make_member(
-        session, org, Role.ADMIN_TENANT, email="ines@example.org", full_name="Ines Inviter"
-    )
 
 
 def invite(session, inviter, email: str, **extra) -> Invitation:

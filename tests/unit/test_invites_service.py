@@ -40,16 +40,6 @@ from tests.factories import make_member, make_org, make_unit, settings
 
 
 @pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
-
-
-@pytest.fixture
-def unit(session, org):
-    return make_unit(session, org, "North")
-
-
-@pytest.fixture
 def inviter(session, org, unit):
     return make_member(
         session, org, Role.USER, unit=unit, email="ines@example.org", full_name="Ines Inviter"

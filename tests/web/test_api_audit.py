@@ -20,18 +20,6 @@ from tests.web.test_audit_log import add_events
 
 
 @pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
-
-
-@pytest.fixture
-def admin(session, org):
-    return make_member(
-        session, org, Role.ADMIN_TENANT, email="ada@example.org", full_name="Ada Admin"
-    )
-
-
-@pytest.fixture
 def api(client, session, admin):
     return Api(client, make_token(session, admin, scopes=["read-audit"]))
 

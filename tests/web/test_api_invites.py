@@ -23,21 +23,11 @@ from portal.models import (
     OutboxItem,
 )
 from portal.roles import Role
-from tests.factories import make_member, make_org, make_unit, settings
+from tests.factories import make_member, make_org, settings
 from tests.web.api_support import Api, field_errors, make_token, problem
 
 GUEST = "guest@example.org"
 RFC3339 = "%Y-%m-%dT%H:%M:%SZ"
-
-
-@pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
-
-
-@pytest.fixture
-def unit(session, org):
-    return make_unit(session, org, "North")
 
 
 @pytest.fixture

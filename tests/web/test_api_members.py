@@ -13,20 +13,10 @@ from portal.invites import service as invites
 from portal.models import Invitation, Member, OutboxItem
 from portal.roles import Role
 from portal.webhooks.service import UrlRules, create_endpoint
-from tests.factories import make_member, make_org, make_unit, settings
+from tests.factories import make_member, make_org, settings
 from tests.web.api_support import Api, field_errors, make_token, problem
 
 GUEST = "guest@example.org"
-
-
-@pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
-
-
-@pytest.fixture
-def unit(session, org):
-    return make_unit(session, org, "North")
 
 
 @pytest.fixture

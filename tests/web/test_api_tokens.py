@@ -22,11 +22,6 @@ NEW_TOKEN = re.compile(r'id="new-token" class="secret" value="(mpt_[\w-]+)"')
 
 
 @pytest.fixture
-def org(session):
-    return make_org(session, "Riverside")
-
-
-@pytest.fixture
 def admin(session, org):
     return make_member(
         session, org, Role.ADMIN_TENANT, email="admin@example.org", full_name="Ada Admin"

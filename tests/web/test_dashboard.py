@@ -20,16 +20,6 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
-
-
-@pytest.fixture
-def unit(session, org):
-    return make_unit(session, org, "North")
-
-
-@pytest.fixture
 def member(session, org, unit):
     return make_member(
         session, org, Role.USER, unit=unit, email="ines@example.org", full_name="Ines Inviter"

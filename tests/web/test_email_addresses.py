@@ -14,9 +14,8 @@ from portal.clock import utcnow
 from portal.delivery.worker import Worker
 from portal.invites import service as invites
 from portal.models import DevMail, Invitation, Member, OutboxItem
-from portal.roles import Role
 from tests.conftest import app_config, csrf_token, login
-from tests.factories import make_member, make_org, settings
+from tests.factories import make_member, settings
 from tests.web.api_support import Api, field_errors, make_token, problem
 
 ZOE = "zoë@example.org"
@@ -24,18 +23,6 @@ REASON = (
     "our mail server can't deliver to addresses with accents or other non-ASCII letters "
     "before the @."
 )
-
-
-@pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
-
-
-@pytest.fixture
-def inviter(session, org):
-    return make_member(
-        session, org, Role.ADMIN_TENANT, email="ines@example.org", full_name="Ines Inviter"
-    )
 
 
 @pytest.fixture

@@ -39,13 +39,6 @@ def org(session):
 
 
 @pytest.fixture
-def admin(session, org):
-    return make_member(
-        session, org, Role.ADMIN_TENANT, email="ada@example.org", full_name="Ada Admin"
-    )
-
-
-@pytest.fixture
 def admin_client(client, admin):
     assert login(client, admin.email).status_code == 302
     return client

@@ -9,11 +9,6 @@ from tests.conftest import login
 from tests.factories import make_member, make_org, make_unit, settings
 
 
-@pytest.fixture
-def org(session):
-    return make_org(session, "Harbour Club")
-
-
 def nav_links(client) -> str:
     return client.get("/").get_data(as_text=True)
 

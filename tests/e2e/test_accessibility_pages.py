@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from portal.roles import Role
+from tests.e2e.helpers import log_in
+from tests.factories import make_member, make_org
+
 
 def test_login_with_a_wrong_password(page: Page):
     page.goto("/login")
@@ -26,3 +30,25 @@ def test_the_not_found_page(page: Page):
 def test_the_api_docs(page: Page):
     response = page.goto("/api/docs")
     assert response is not None and response.status == 200
+
+
+SETTINGS_SCREENS = [
+    ("invitations", "Invitation settings"),
+    ("email-templates", "E-mail templates"),
+    ("email-templates/new", "New e-mail template"),
+    ("api-tokens", "API tokens"),
+    ("webhooks", "Webhooks"),
+    ("delivery", "Delivery"),
+    ("audit", "Audit log"),
+]
+
+
+def test_every_settings_screen_as_an_organisation_admin(page: Page, db):
+    org = make_org(db, "Axe Club")
+    admin = make_member(db, org, Role.ADMIN_TENANT, email="axe-admin@example.org")
+    log_in(page, admin.email)
+    for path, _name in SETTINGS_SCREENS:
+        response = page.goto(f"/admin/settings/{path}")
+        assert response is not None and response.status == 200, path
+        # Each screen is checked by the axe fixture on load; wait until it has settled.
+        page.wait_for_load_state("networkidle")

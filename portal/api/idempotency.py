@@ -30,6 +30,7 @@ MAX_KEY = 200
 class IdempotencyKeyReused(Invalid):
     code = "idempotency_key_reused"
     title = "Idempotency key reused"
+    meaning = "The Idempotency-Key was used in the last 24 hours for a different body."
 
 
 @dataclass(frozen=True)

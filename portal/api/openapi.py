@@ -9,11 +9,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from portal.api import problems as _problems  # noqa: F401  (registers the framework kinds)
 from portal.api.idempotency import MAX_KEY
 from portal.api.queries import DEFAULT_LIMIT, MAX_LIMIT, STATUS_BUCKETS
 from portal.api.tokens import SCOPES
 from portal.audit import queries as audit_queries
 from portal.audit.service import ACTIONS, CHANNELS
+from portal.errors import problem_kinds
 from portal.invites.service import MAX_MESSAGE, MAX_NAME, MAX_PART_NAME
 from portal.roles import MemberStatus
 
@@ -23,56 +25,9 @@ REF = "#/components/schemas/"
 ID_MAX_LENGTH = 40  # public ids: "iv-"/"mb-"/"tpl-" and 32 hex digits
 INVITE_SECRET_MAX_LENGTH = 100  # the link's secret: 43 characters today, room to grow
 
-# Every `code` a problem can carry: HTTP status and what it means.
-PROBLEM_CODES: dict[str, tuple[int, str]] = {
-    "bad_request": (400, "The body isn't a JSON object (or isn't JSON at all)."),
-    "unauthorized": (401, "No token was sent. Use the header Authorization: Bearer <token>."),
-    "invalid_token": (401, "The token is unknown, or its owner is no longer an active member."),
-    "token_expired": (401, "The token has passed its expiry date."),
-    "token_revoked": (401, "An admin revoked the token."),
-    "insufficient_scope": (
-        403,
-        "The token lacks the scope the operation needs (named in "
-        "`detail` and in WWW-Authenticate).",
-    ),
-    "not_allowed": (403, "The acting member may not do this (their role, unit or status)."),
-    "invitations_disabled": (403, "The organisation has turned invitations off."),
-    "not_found": (
-        404,
-        "No such invitation or member in the token's organisation, or no such address.",
-    ),
-    "invalid_invite": (404, "The inviteId isn't a valid invitation link of this organisation."),
-    "method_not_allowed": (405, "The address exists, for other methods (see Allow)."),
-    "conflict": (409, "The invitation's state doesn't allow this (e.g. revoking an accepted one)."),
-    "already_member": (
-        409,
-        "The address already has an account, in this organisation or another (the answer is "
-        "the same for both).",
-    ),
-    "duplicate_pending": (
-        409,
-        "The address already has a pending invitation (its id is in `inviteId`): resend that one.",
-    ),
-    "account_exists": (409, "The address already has an account."),
-    "invite_expired": (410, "The invitation has expired."),
-    "invite_revoked": (410, "The invitation was revoked."),
-    "invite_used": (410, "The invitation has already been used to join."),
-    "invite_superseded": (410, "A newer invitation was sent; this link no longer works."),
-    "too_large": (413, "The body is larger than the portal accepts (1 MiB)."),
-    "unsupported_media_type": (415, "The body isn't sent as application/json."),
-    "invalid": (422, "A field or parameter is invalid; `errors` says which and why."),
-    "invalid_email": (422, "The e-mail address isn't valid."),
-    "idempotency_key_reused": (
-        422,
-        "The Idempotency-Key was used in the last 24 hours for a different body.",
-    ),
-    "daily_limit": (429, "A daily limit on invitations (per inviter, or per address) is reached."),
-    "rate_limited": (
-        429,
-        "The token made too many requests, or too many requests from the client's address "
-        "failed to authenticate; wait Retry-After seconds.",
-    ),
-}
+# Every `code` a problem can carry: HTTP status and what it means, from the DomainError kinds
+# (importing problems, tokens and idempotency above brings the API's own kinds in).
+PROBLEM_CODES: dict[str, tuple[int, str]] = problem_kinds()
 
 
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:

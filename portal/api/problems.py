@@ -13,7 +13,7 @@ from typing import Any
 from flask import Response, current_app, json
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from portal.errors import DomainError, DuplicatePending, Invalid
+from portal.errors import DomainError, DuplicatePending, Invalid, LimitReached, NotFound
 from portal.extensions import limiter
 
 MEDIA_TYPE = "application/problem+json"
@@ -29,17 +29,6 @@ API_FIELD_NAMES = {
     "invite_id": "inviteId",
 }
 
-# Codes for errors that aren't DomainErrors (framework refusals), by HTTP status.
-HTTP_CODES = {
-    400: ("bad_request", "Bad request"),
-    404: ("not_found", "Not found"),
-    405: ("method_not_allowed", "Method not allowed"),
-    413: ("too_large", "Request too large"),
-    415: ("unsupported_media_type", "Unsupported media type"),
-    429: ("rate_limited", "Too many requests"),
-    500: ("server_error", "Something broke"),
-}
-
 
 class FieldErrors(Invalid):
     """Several field errors at once (request validation before any service runs)."""
@@ -53,12 +42,54 @@ class BadRequest(DomainError):
     status = 400
     code = "bad_request"
     title = "Bad request"
+    meaning = "The body isn't a JSON object (or isn't JSON at all)."
 
 
 class UnsupportedMediaType(DomainError):
     status = 415
     code = "unsupported_media_type"
     title = "Unsupported media type"
+    meaning = "The body isn't sent as application/json."
+
+
+# Framework refusals (werkzeug's HTTP errors) answer as these kinds, so their codes are
+# declared the same way as the services' and the document lists them from one place.
+class MethodNotAllowedKind(DomainError):
+    status = 405
+    code = "method_not_allowed"
+    title = "Method not allowed"
+    meaning = "The address exists, for other methods (see Allow)."
+
+
+class TooLarge(DomainError):
+    status = 413
+    code = "too_large"
+    title = "Request too large"
+    meaning = "The body is larger than the portal accepts (1 MiB)."
+
+
+class TooManyRequests(LimitReached):
+    title = "Too many requests"
+
+
+class ServerError(DomainError):
+    status = 500
+    code = "server_error"
+    title = "Something broke"
+
+
+HTTP_KINDS: dict[int, type[DomainError]] = {
+    kind.status: kind
+    for kind in (
+        BadRequest,
+        NotFound,
+        MethodNotAllowedKind,
+        TooLarge,
+        UnsupportedMediaType,
+        TooManyRequests,
+        ServerError,
+    )
+}
 
 
 def api_field(name: str) -> str:
@@ -129,7 +160,8 @@ def from_domain(error: DomainError) -> Response:
 
 def from_http(error: HTTPException) -> Response:
     status = error.code or 500
-    code, title = HTTP_CODES.get(status, ("error", error.name))
+    kind = HTTP_KINDS.get(status)
+    code, title = (kind.code, kind.title) if kind else ("error", error.name)
     detail = {
         400: "The request could not be read. Send a JSON object with Content-Type: "
         "application/json.",
@@ -148,9 +180,9 @@ def rate_limited(reason: str = "This token has made too many requests.") -> Resp
     current = limiter.current_limit
     wait = max(1, math.ceil(current.reset_at - time.time())) if current else 60
     return problem(
-        429,
-        "rate_limited",
-        "Too many requests",
+        TooManyRequests.status,
+        TooManyRequests.code,
+        TooManyRequests.title,
         f"{reason} Try again in {wait} seconds.",
         headers={"Retry-After": str(wait)},
     )

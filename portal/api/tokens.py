@@ -46,23 +46,30 @@ class TokenRefused(DomainError):
     status = 401
     code = "invalid_token"
     title = "Not authenticated"
+    meaning = "The token is unknown, or its owner is no longer an active member."
 
 
 class TokenMissing(TokenRefused):
     code = "unauthorized"
+    meaning = "No token was sent. Use the header Authorization: Bearer <token>."
 
 
 class TokenExpired(TokenRefused):
     code = "token_expired"
+    meaning = "The token has passed its expiry date."
 
 
 class TokenRevoked(TokenRefused):
     code = "token_revoked"
+    meaning = "An admin revoked the token."
 
 
 class MissingScope(NotAllowed):
     code = "insufficient_scope"
     title = "Missing scope"
+    meaning = (
+        "The token lacks the scope the operation needs (named in `detail` and in WWW-Authenticate)."
+    )
 
 
 def digest(token: str) -> str:

@@ -11,11 +11,11 @@ from portal.admin.service import InvitationSettingsInput, update_invitation_sett
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.errors import DomainError
-from portal.form_errors import attach_error
 from portal.models import Organization
 from portal.orgs.service import settings_for
 from portal.policy import may_manage_settings, require
 from portal.roles import Role
+from portal.web.form_errors import attach_error
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -14,8 +14,8 @@ from portal.audit.forms import AuditFilterForm
 from portal.db import get_session
 from portal.emails import normalise_email
 from portal.errors import DomainError, Invalid
-from portal.form_errors import attach_error
 from portal.policy import may_read_audit_log, require
+from portal.web.form_errors import attach_error
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/settings/audit")
 

@@ -24,12 +24,9 @@ from portal.db import commit_once_more_on_conflict, get_session
 from portal.delivery.email_channel import reach
 from portal.email_templates import service as email_templates
 from portal.errors import DomainError, DuplicatePending, Invalid
-from portal.form_errors import attach_error
-from portal.htmx import render, wants_partial
 from portal.invites import queries
 from portal.invites import service as invites
 from portal.invites.forms import InviteForm
-from portal.main.views import current_org
 from portal.policy import (
     may_manage_invitation,
     may_open_invitations,
@@ -38,6 +35,9 @@ from portal.policy import (
     require,
 )
 from portal.text import day
+from portal.web.form_errors import attach_error
+from portal.web.htmx import render, wants_partial
+from portal.web.organisation import current_org
 
 bp = Blueprint("invites", __name__, url_prefix="/invites")
 

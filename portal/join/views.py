@@ -20,10 +20,10 @@ from portal.db import commit_once_more_on_conflict, get_session
 from portal.delivery.email_channel import reach
 from portal.errors import DomainError, Gone, InvalidInvite, InviteExpired
 from portal.extensions import limiter
-from portal.form_errors import attach_error
 from portal.invites import service as invites
 from portal.join.forms import JoinForm
-from portal.main.views import current_org
+from portal.web.form_errors import attach_error
+from portal.web.organisation import current_org
 
 bp = Blueprint("join", __name__)
 

@@ -9,10 +9,10 @@ from flask_login import current_user, login_required
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.errors import DomainError
-from portal.form_errors import attach_error
-from portal.htmx import render
 from portal.models import WebhookEndpoint
 from portal.policy import may_manage_settings, require
+from portal.web.form_errors import attach_error
+from portal.web.htmx import render
 from portal.webhooks import service as webhooks
 from portal.webhooks.channel import url_rules
 from portal.webhooks.forms import EndpointForm

@@ -8,8 +8,14 @@ from portal.errors import DomainError
 
 
 def attach_error(form: FlaskForm, error: DomainError) -> None:
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]
-    else:
-        form.form_errors.append(error.message)
+    """Each problem next to its field; a service that reports several at once passes them
+    as details["problems"] ({field: [messages]})."""
+    problems = error.details.get("problems")
+    if not isinstance(problems, dict):
+        problems = {error.field or "": [error.message]}
+    for name, messages in problems.items():
+        field = getattr(form, name, None) if name else None
+        if field is not None:
+            field.errors = [*field.errors, *messages]
+        else:
+            form.form_errors.extend(messages)

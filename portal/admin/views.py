@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal.admin.forms import InvitationSettingsForm
 from portal.admin.service import InvitationSettingsInput, update_invitation_settings
@@ -14,17 +14,13 @@ from portal.clock import utcnow
 from portal.db import get_session
 from portal.models import InvitationSettings, Organization
 from portal.orgs.service import settings_for
-from portal.policy import may_manage_settings, require
 from portal.roles import Role
+from portal.web.guards import admins_only
 from portal.web.unit_of_work import submit
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    require(may_manage_settings(current_user))
+bp.before_request(admins_only)
 
 
 @bp.route("/settings/invitations", methods=["GET", "POST"])

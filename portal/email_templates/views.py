@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal.clock import utcnow
 from portal.db import get_session
@@ -18,7 +18,7 @@ from portal.email_templates.sandbox import FILTERS
 from portal.errors import DomainError
 from portal.models import EmailTemplate, Organization
 from portal.orgs.service import settings_for
-from portal.policy import may_manage_settings, require
+from portal.web.guards import admins_only
 from portal.web.unit_of_work import commit, submit
 
 bp = Blueprint("email_templates", __name__, url_prefix="/admin/settings/email-templates")
@@ -34,11 +34,7 @@ PLACEHOLDER_HELP = (
     ("expires_on", "the date the invitation expires, such as 14 March 2026"),
 )
 
-
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    require(may_manage_settings(current_user))
+bp.before_request(admins_only)
 
 
 @bp.route("")

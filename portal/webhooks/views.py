@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.models import WebhookEndpoint
-from portal.policy import may_manage_settings, require
+from portal.web.guards import admins_only
 from portal.web.htmx import render
 from portal.web.unit_of_work import or_flash, submit
 from portal.webhooks import service as webhooks
@@ -18,11 +18,7 @@ from portal.webhooks.forms import EndpointForm
 
 bp = Blueprint("webhooks", __name__, url_prefix="/admin/settings/webhooks")
 
-
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    require(may_manage_settings(current_user))
+bp.before_request(admins_only)
 
 
 def _rules() -> webhooks.UrlRules:

@@ -9,9 +9,10 @@ from flask import Flask
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import access_log, cli, db, sealing, templating, web_errors
+from portal import access_log, cli, db, sealing, templating
 from portal.config import INSTANCE_PATH, ROOT, defaults, finalise, from_environment
 from portal.extensions import csrf, htmx_ext, limiter, login_manager, mail
+from portal.web import errors as web_errors
 
 # Pages load only our own scripts and styles; logos may come from any https host.
 CONTENT_SECURITY_POLICY = {

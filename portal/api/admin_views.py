@@ -13,10 +13,10 @@ from portal.api.forms import TokenForm
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.errors import DomainError
-from portal.form_errors import attach_error
 from portal.models import Member
 from portal.policy import may_manage_settings, require
 from portal.roles import MemberStatus
+from portal.web.form_errors import attach_error
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/admin/settings/api-tokens")
 

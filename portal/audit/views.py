@@ -7,26 +7,23 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Blueprint, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal.audit import present, queries
 from portal.audit.forms import AuditFilterForm
 from portal.db import get_session
 from portal.emails import normalise_email
 from portal.errors import DomainError, Invalid
-from portal.form_errors import attach_error
-from portal.policy import may_read_audit_log, require
+from portal.policy import may_read_audit_log
+from portal.web.form_errors import attach_error
+from portal.web.guards import signed_in_and
 
 bp = Blueprint("audit", __name__, url_prefix="/admin/settings/audit")
 
 PAGE_SIZE = 50
 FILTERS = ("action", "actor", "since", "until")
 
-
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    require(may_read_audit_log(current_user))
+bp.before_request(signed_in_and(may_read_audit_log))
 
 
 def day_start(day: date) -> datetime:

@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.delivery.status import human_age, outbox_status
-from portal.htmx import render
 from portal.policy import may_manage_settings, require
+from portal.web.htmx import render
 
 bp = Blueprint("delivery", __name__, url_prefix="/admin/settings/delivery")
 

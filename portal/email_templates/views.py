@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal.clock import utcnow
 from portal.db import get_session
@@ -18,7 +18,8 @@ from portal.email_templates.sandbox import FILTERS
 from portal.errors import DomainError
 from portal.models import EmailTemplate, Organization
 from portal.orgs.service import settings_for
-from portal.policy import may_manage_settings, require
+from portal.web.guards import admins_only
+from portal.web.unit_of_work import commit, submit
 
 bp = Blueprint("email_templates", __name__, url_prefix="/admin/settings/email-templates")
 
@@ -33,11 +34,7 @@ PLACEHOLDER_HELP = (
     ("expires_on", "the date the invitation expires, such as 14 March 2026"),
 )
 
-
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    require(may_manage_settings(current_user))
+bp.before_request(admins_only)
 
 
 @bp.route("")
@@ -54,16 +51,14 @@ def create() -> ResponseReturnValue:
     saving = _wants_save(form)
     status = _status(form)
     if saving:
-        session = get_session()
-        try:
-            template = service.create(session, current_user, _values(form), utcnow())
-            session.commit()
-        except DomainError as error:
-            session.rollback()
-            status = _attach_error(form, error)
-        else:
-            flash(f"Template “{template.name}” created.", "success")
+        values = _values(form)
+        created = submit(
+            form, lambda: service.create(get_session(), current_user, values, utcnow())
+        )
+        if created.ok:
+            flash(f"Template “{created.value.name}” created.", "success")
             return redirect(url_for("email_templates.index"))
+        status = created.status
     return _editor(form, None, status)
 
 
@@ -75,15 +70,15 @@ def edit(public_id: str) -> ResponseReturnValue:
     saving = _wants_save(form)
     status = _status(form)
     if saving:
-        try:
-            service.update_template(session, current_user, template, _values(form), utcnow())
-            session.commit()
-        except DomainError as error:
-            session.rollback()
-            status = _attach_error(form, error)
-        else:
+        values = _values(form)
+        saved = submit(
+            form,
+            lambda: service.update_template(session, current_user, template, values, utcnow()),
+        )
+        if saved.ok:
             flash(f"Template “{template.name}” saved.", "success")
             return redirect(url_for("email_templates.index"))
+        status = saved.status
     return _editor(form, template, status)
 
 
@@ -111,8 +106,7 @@ def make_default(public_id: str) -> ResponseReturnValue:
     template = service.get(session, current_user, public_id)
     name = template.name
     try:
-        service.set_default(session, current_user, template, utcnow())
-        session.commit()
+        commit(lambda: service.set_default(session, current_user, template, utcnow()))
     except DomainError as error:
         return _default_refused(error)
     flash(f"Invitations now use “{name}” unless the sender picks another.", "success")
@@ -121,10 +115,8 @@ def make_default(public_id: str) -> ResponseReturnValue:
 
 @bp.route("/built-in/default", methods=["POST"])
 def use_builtin() -> ResponseReturnValue:
-    session = get_session()
     try:
-        service.set_default(session, current_user, None, utcnow())
-        session.commit()
+        commit(lambda: service.set_default(get_session(), current_user, None, utcnow()))
     except DomainError as error:
         return _default_refused(error)
     flash("Invitations now use the built-in e-mail unless the sender picks a template.", "success")
@@ -133,10 +125,8 @@ def use_builtin() -> ResponseReturnValue:
 
 def _default_refused(error: DomainError) -> ResponseReturnValue:
     """The list as it now stands (the winner's default), with why ours didn't happen."""
-    session = get_session()
-    session.rollback()
     flash(error.message, "error")
-    templates = service.list_templates(session, current_user.organization_id)
+    templates = service.list_templates(get_session(), current_user.organization_id)
     return render_template(
         "email_templates/index.html", templates=templates, default=service.pick_default(templates)
     ), error.status
@@ -174,20 +164,6 @@ def _values(form: TemplateForm) -> service.TemplateInput:
     return service.TemplateInput(
         name=form.name.data or "", subject=form.subject.data or "", body=form.body.data or ""
     )
-
-
-def _attach_error(form: TemplateForm, error: DomainError) -> int:
-    """Show each problem next to its field (the service reports them all at once)."""
-    problems = error.details.get("problems")
-    if not isinstance(problems, dict):
-        problems = {error.field or "": [error.message]}
-    for name, messages in problems.items():
-        field = getattr(form, name, None) if name else None
-        if field is not None:
-            field.errors = [*field.errors, *messages]
-        else:
-            form.form_errors.extend(messages)
-    return error.status
 
 
 def _preview_context(form: TemplateForm) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -20,16 +21,13 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
 from portal.clock import utcnow
-from portal.db import commit_once_more_on_conflict, get_session
+from portal.db import get_session
 from portal.delivery.email_channel import reach
 from portal.email_templates import service as email_templates
 from portal.errors import DomainError, DuplicatePending, Invalid
-from portal.form_errors import attach_error
-from portal.htmx import render, wants_partial
 from portal.invites import queries
 from portal.invites import service as invites
 from portal.invites.forms import InviteForm
-from portal.main.views import current_org
 from portal.policy import (
     may_manage_invitation,
     may_open_invitations,
@@ -38,6 +36,9 @@ from portal.policy import (
     require,
 )
 from portal.text import day
+from portal.web.htmx import render, wants_partial
+from portal.web.organisation import current_org
+from portal.web.unit_of_work import commit, submit
 
 bp = Blueprint("invites", __name__, url_prefix="/invites")
 
@@ -128,49 +129,50 @@ def more(bucket: str) -> ResponseReturnValue:
 @bp.route("", methods=["POST"])
 def send() -> ResponseReturnValue:
     _require_may_invite()
-    session = get_session()
-    form = _invite_form()
+    form, now = _invite_form(), utcnow()
+    if not form.validate_on_submit():
+        # A field the form refused (a control character); CSRF failures are 400.
+        return _send_form_again(form, None, 422)
+    # A concurrent submit may win the race for this address: then answer as it stands.
+    sent = submit(form, lambda: _send_invitation(form, now))
+    if sent.error is not None:
+        return _send_refused(form, sent.error, now)
+    notice = f"Invitation sent to {sent.value.invitation.email}."
+    if not wants_partial():
+        flash(notice, "success")
+        return redirect(url_for("invites.dashboard"))
+    return render_template(
+        "invites/_send_success.html", form=_invite_form(formdata=None), **lists_context(notice)
+    )
+
+
+def _send_invitation(form: InviteForm, now: datetime) -> invites.Sent:
+    return invites.send_invitation(
+        get_session(),
+        current_user,
+        email=form.email.data or "",
+        full_name=form.full_name.data or "",
+        message=form.message.data or "",
+        template_id=_chosen_template_id(form),
+        now=now,
+        reach=reach(current_app),
+    )
+
+
+def _send_refused(form: InviteForm, error: DomainError, now: datetime) -> ResponseReturnValue:
+    """The form again with the refusal; a refusal that counts against the daily limit is
+    recorded in a transaction of its own (the refusal rolled the send back)."""
+    if invites.counts_against_limit(error):
+        commit(lambda: invites.record_refused_send(get_session(), current_user, error, now))
     duplicate = None
-    if form.validate_on_submit():
-        values = {
-            "email": form.email.data or "",
-            "full_name": form.full_name.data or "",
-            "message": form.message.data or "",
-        }
-        now = utcnow()
-        try:
-            values["template_id"] = _chosen_template_id(form)
-            # A concurrent submit may win the race for this address: then answer as it stands.
-            sent = commit_once_more_on_conflict(
-                session,
-                lambda: invites.send_invitation(
-                    session, current_user, now=now, reach=reach(current_app), **values
-                ),
-            )
-        except DomainError as error:
-            session.rollback()
-            if invites.counts_against_limit(error):
-                # In a transaction of its own: the refusal rolled the send back.
-                invites.record_refused_send(session, current_user, error, now)
-                session.commit()
-            attach_error(form, error)
-            if isinstance(error, DuplicatePending):
-                # Offer Resend only to someone who may resend that invitation.
-                pending = error.details["invitation"]
-                duplicate = pending if may_manage_invitation(current_user, pending) else None
-            status = error.status
-        else:
-            notice = f"Invitation sent to {sent.invitation.email}."
-            if not wants_partial():
-                flash(notice, "success")
-                return redirect(url_for("invites.dashboard"))
-            return render_template(
-                "invites/_send_success.html",
-                form=_invite_form(formdata=None),
-                **lists_context(notice),
-            )
-    else:
-        status = 422  # a field the form refused (a control character); CSRF failures are 400
+    if isinstance(error, DuplicatePending):
+        # Offer Resend only to someone who may resend that invitation.
+        pending = error.details["invitation"]
+        duplicate = pending if may_manage_invitation(current_user, pending) else None
+    return _send_form_again(form, duplicate, error.status)
+
+
+def _send_form_again(form: InviteForm, duplicate: Any, status: int) -> ResponseReturnValue:
     if wants_partial():
         return render_template("invites/_send_form.html", form=form, duplicate=duplicate), status
     return render_template(
@@ -218,10 +220,8 @@ def act(public_id: str, action: str) -> ResponseReturnValue:
     session = get_session()
     invitation = invites.get_for_actor(session, current_user, public_id)
     try:
-        operation(session, current_user, invitation, utcnow())
-        session.commit()
+        commit(lambda: operation(session, current_user, invitation, utcnow()))
     except DomainError as error:
-        session.rollback()
         return _refused(Refusal(public_id, action, error.message), error.status)
     notice = template.format(email=invitation.email, expires=day(invitation.expires_at))
     if wants_partial():

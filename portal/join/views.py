@@ -14,16 +14,19 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
+from sqlmodel import Session
 
 from portal.clock import utcnow
-from portal.db import commit_once_more_on_conflict, get_session
+from portal.db import get_session
 from portal.delivery.email_channel import reach
 from portal.errors import DomainError, Gone, InvalidInvite, InviteExpired
 from portal.extensions import limiter
-from portal.form_errors import attach_error
 from portal.invites import service as invites
 from portal.join.forms import JoinForm
-from portal.main.views import current_org
+from portal.models import Member
+from portal.web.form_errors import attach_error
+from portal.web.organisation import current_org
+from portal.web.unit_of_work import commit
 
 bp = Blueprint("join", __name__)
 
@@ -54,8 +57,7 @@ def landing() -> ResponseReturnValue:
         # Keep the link's secret out of the address bar, history and Referer headers.
         session[SESSION_KEY] = invites.digest(secret)
         try:
-            invites.open_link(db, session[SESSION_KEY], utcnow())  # records the first visit
-            db.commit()
+            commit(lambda: invites.open_link(db, session[SESSION_KEY], utcnow()))  # first visit
         except DomainError as error:
             return _problem(error)
         return redirect(url_for("join.landing"))
@@ -79,49 +81,48 @@ def landing() -> ResponseReturnValue:
 def join() -> ResponseReturnValue:
     if (page := _already_member()) is not None:
         return page
-    db = get_session()
-    digest = session.get(SESSION_KEY)
+    db, digest, form = get_session(), session.get(SESSION_KEY), JoinForm()
     if not digest:
         return _problem(InvalidInvite("Open the link from your invitation e-mail to join."))
-    form = JoinForm()
     try:
         landing = invites.open_link(db, digest, utcnow())
     except DomainError as error:
         return _problem(error)
-    if form.validate_on_submit():
-        if landing.bind_email:
-            form.email.data = landing.invitation.email  # read-only on the page; never trusted
-        try:
-            member = commit_once_more_on_conflict(
-                db,
-                lambda: invites.accept(
-                    db,
-                    digest,
-                    email=form.email.data or "",
-                    full_name=form.full_name.data or "",
-                    password=form.password.data or "",
-                    now=utcnow(),
-                    reach=reach(current_app),
-                ),
-            )
-        except Gone as error:
-            db.rollback()
-            return _problem(error)
-        except DomainError as error:
-            db.rollback()
-            attach_error(form, error)
-            status = error.status
-        else:
-            session.pop(SESSION_KEY, None)
-            login_user(member)
-            flash(
-                f"Welcome to {landing.organization.name}, {member.full_name}! "
-                f"You joined at {landing.inviter.full_name}'s invitation.",
-                "success",
-            )
-            return redirect(url_for("main.home"))
-    else:
-        status = 422  # a field the form refused (a control character); CSRF failures are 400
+    if not form.validate_on_submit():
+        # A field the form refused (a control character); CSRF failures are 400.
+        return _join_page(landing, form, 422)
+    if landing.bind_email:
+        form.email.data = landing.invitation.email  # read-only on the page; never trusted
+    try:
+        member = commit(lambda: _accept(db, digest, form))
+    except Gone as error:
+        return _problem(error)  # the link itself is finished: its own page, not the form's
+    except DomainError as error:
+        attach_error(form, error)
+        return _join_page(landing, form, error.status)
+    session.pop(SESSION_KEY, None)
+    login_user(member)
+    flash(
+        f"Welcome to {landing.organization.name}, {member.full_name}! "
+        f"You joined at {landing.inviter.full_name}'s invitation.",
+        "success",
+    )
+    return redirect(url_for("main.home"))
+
+
+def _accept(db: Session, digest: str, form: JoinForm) -> Member:
+    return invites.accept(
+        db,
+        digest,
+        email=form.email.data or "",
+        full_name=form.full_name.data or "",
+        password=form.password.data or "",
+        now=utcnow(),
+        reach=reach(current_app),
+    )
+
+
+def _join_page(landing: invites.Landing, form: JoinForm, status: int) -> ResponseReturnValue:
     return render_template(
         "join/landing.html", landing=landing, form=form, brand_org=landing.organization
     ), status
@@ -133,8 +134,7 @@ def request_new() -> ResponseReturnValue:
     db = get_session()
     digest = session.get(SESSION_KEY)
     try:
-        inviter = invites.request_renewal(db, digest or "", utcnow())
-        db.commit()
+        inviter = commit(lambda: invites.request_renewal(db, digest or "", utcnow()))
     except DomainError as error:
         return _problem(error)
     return render_template("join/renewal_requested.html", inviter=inviter)

@@ -4,29 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from portal import policy
 from portal.admin.tabs import settings_tabs
-from portal.db import get_session
-from portal.models import InvitationSettings, Organization
-from portal.orgs.service import settings_for
+from portal.web.organisation import current_org
 
 bp = Blueprint("main", __name__)
-
-
-def current_org() -> tuple[Organization | None, InvitationSettings | None]:
-    """The signed-in member's organisation and its settings, loaded once per request."""
-    if "current_org" not in g:
-        if current_user.is_authenticated:
-            session = get_session()
-            g.current_org = session.get(Organization, current_user.organization_id)
-            g.current_settings = settings_for(session, current_user.organization_id)
-        else:
-            g.current_org, g.current_settings = None, None
-    return g.current_org, g.current_settings
 
 
 @bp.app_context_processor

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal.clock import utcnow
 from portal.db import get_session
-from portal.errors import DomainError
-from portal.form_errors import attach_error
-from portal.htmx import render
 from portal.models import WebhookEndpoint
-from portal.policy import may_manage_settings, require
+from portal.web.guards import admins_only
+from portal.web.htmx import render
+from portal.web.unit_of_work import or_flash, submit
 from portal.webhooks import service as webhooks
 from portal.webhooks.channel import url_rules
 from portal.webhooks.forms import EndpointForm
 
 bp = Blueprint("webhooks", __name__, url_prefix="/admin/settings/webhooks")
 
-
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    require(may_manage_settings(current_user))
+bp.before_request(admins_only)
 
 
 def _rules() -> webhooks.UrlRules:
@@ -37,22 +32,10 @@ def index() -> ResponseReturnValue:
     form = EndpointForm()
     status = 200
     if form.validate_on_submit():
-        try:
-            endpoint, secret = webhooks.create_endpoint(
-                session,
-                current_user,
-                url=form.url.data or "",
-                event_types=form.event_types.data or [],
-                description=form.description.data or "",
-                rules=_rules(),
-                now=utcnow(),
-            )
-            session.commit()
-        except DomainError as error:
-            session.rollback()
-            attach_error(form, error)
-            status = error.status
-        else:
+        created = submit(form, lambda: _create_endpoint(form))
+        status = created.status
+        if created.ok:
+            endpoint, secret = created.value
             # Shown once, in this response only: never stored in the clear or in a cookie.
             return render_template(
                 "webhooks/endpoint.html", endpoint=endpoint, secret=secret, deliveries=[]
@@ -62,6 +45,18 @@ def index() -> ResponseReturnValue:
     return render_template(
         "webhooks/index.html", form=form, endpoints=webhooks.list_endpoints(session, current_user)
     ), status
+
+
+def _create_endpoint(form: EndpointForm) -> tuple[WebhookEndpoint, str]:
+    return webhooks.create_endpoint(
+        get_session(),
+        current_user,
+        url=form.url.data or "",
+        event_types=form.event_types.data or [],
+        description=form.description.data or "",
+        rules=_rules(),
+        now=utcnow(),
+    )
 
 
 def _endpoint(public_id: str) -> WebhookEndpoint:
@@ -116,12 +111,11 @@ def set_enabled(public_id: str) -> ResponseReturnValue:
 
 @bp.route("/<public_id>/deliveries/<int:item_id>/retry", methods=["POST"])
 def retry(public_id: str, item_id: int) -> ResponseReturnValue:
-    session = get_session()
-    try:
-        webhooks.retry_delivery(session, current_user, _endpoint(public_id), item_id, utcnow())
-        session.commit()
+    retried = or_flash(
+        lambda: webhooks.retry_delivery(
+            get_session(), current_user, _endpoint(public_id), item_id, utcnow()
+        )
+    )
+    if retried.ok:
         flash("Delivery queued again.", "success")
-    except DomainError as error:
-        session.rollback()
-        flash(error.message, "error")
     return redirect(url_for("webhooks.show", public_id=public_id))

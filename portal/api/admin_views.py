@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlmodel import select
 from wtforms.fields.choices import SelectChoice
 
@@ -14,17 +14,14 @@ from portal.clock import utcnow
 from portal.db import get_session
 from portal.errors import DomainError
 from portal.models import Member
-from portal.policy import may_manage_settings, require
 from portal.roles import MemberStatus
 from portal.web.form_errors import attach_error
+from portal.web.guards import admins_only
 
 bp = Blueprint("api_tokens", __name__, url_prefix="/admin/settings/api-tokens")
 
 
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    require(may_manage_settings(current_user))
+bp.before_request(admins_only)
 
 
 def _form(blank: bool = False) -> TokenForm:

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required
+from flask_login import current_user
 
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.delivery.status import human_age, outbox_status
-from portal.policy import may_manage_settings, require
+from portal.web.guards import admins_only
 from portal.web.htmx import render
 
 bp = Blueprint("delivery", __name__, url_prefix="/admin/settings/delivery")
 
 
-@bp.before_request
-@login_required
-def _admins_only() -> None:
-    require(may_manage_settings(current_user))
+bp.before_request(admins_only)
 
 
 @bp.route("")

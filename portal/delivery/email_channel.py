@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from portal.clock import utcnow
 from portal.delivery.errors import DeliveryFailed, PermanentFailure
-from portal.delivery.mail import RenderedEmail
+from portal.delivery.message import RenderedEmail
 from portal.emails import (
     ASCII_ONLY,
     EVERY_ADDRESS,

@@ -23,10 +23,10 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
 from portal.clock import utcnow
-from portal.delivery.email_channel import EmailChannel, message_id
 from portal.delivery.errors import DeliveryFailed, PermanentFailure
 from portal.delivery.registry import PeriodicJob, Registry, registry_of
 from portal.delivery.retry import next_attempt
+from portal.delivery.smtp import EmailChannel, message_id
 from portal.models import OutboxItem, OutboxStatus
 from portal.sealing import SealBroken, unseal
 

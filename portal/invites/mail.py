@@ -11,9 +11,9 @@ from jinja2 import Environment
 from sqlmodel import Session
 
 from portal.delivery.message import RenderedEmail
+from portal.email_addresses import one_line
 from portal.email_templates import sandbox
 from portal.email_templates.service import template_for
-from portal.emails import one_line
 from portal.models import EmailTemplate, Invitation, Member, Organization, OutboxItem
 from portal.text import day
 

@@ -17,7 +17,7 @@ from flask_login import current_user, login_user
 
 from portal.clock import utcnow
 from portal.db import commit_once_more_on_conflict, get_session
-from portal.delivery.email_channel import reach
+from portal.delivery.smtp import reach
 from portal.errors import DomainError, Gone, InvalidInvite, InviteExpired
 from portal.extensions import limiter
 from portal.form_errors import attach_error

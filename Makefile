@@ -19,6 +19,7 @@ test-postgres: setup-dev assets chromium
 lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # Each install step re-runs only when its lock file changes.
 $(BIN)/python:

@@ -50,11 +50,26 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     web_errors.register(app)
     cli.register(app)
+    _register_outbox(app)
     if app.config["EMBEDDED_WORKER"]:
         from portal.delivery.worker import start_in_thread
 
         app.extensions["portal.stop_worker"] = start_in_thread(app)
     return app
+
+
+def _register_outbox(app: Flask) -> None:
+    """What the outbox worker delivers and runs: each capability says so itself, so the
+    engine in portal/delivery/ imports none of them."""
+    from portal.api import outbox as api_outbox
+    from portal.delivery.registry import registry_of
+    from portal.invites import outbox as invites_outbox
+    from portal.webhooks import outbox as webhooks_outbox
+
+    registry = registry_of(app)
+    invites_outbox.register(registry)
+    webhooks_outbox.register(registry)
+    api_outbox.register(registry)
 
 
 def _init_extensions(app: Flask) -> None:

@@ -14,7 +14,7 @@ from portal.audit import service as audit
 from portal.auth import service as auth
 from portal.clock import utcnow
 from portal.db import engine
-from portal.delivery.email_channel import reach
+from portal.delivery.smtp import reach
 from portal.errors import DomainError
 from portal.migrate import upgrade
 from portal.orgs import service as orgs

@@ -46,7 +46,7 @@ class Member(SQLModel, table=True):
     public_id: str = Field(default_factory=lambda: public_id("mb"), max_length=40, unique=True)
     organization_id: int = Field(foreign_key="organization.id", index=True)
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
-    # Stored normalised (see portal.emails.normalise); unique across the portal so that
+    # Stored normalised (see portal.email_addresses.normalise); unique across the portal so that
     # one address logs in to exactly one account.
     email: str = Field(max_length=320, unique=True)
     full_name: str = Field(max_length=200)

@@ -24,12 +24,12 @@ from portal.audit import queries as audit_queries
 from portal.audit import service as audit
 from portal.clock import utcnow
 from portal.db import get_session
-from portal.delivery.email_channel import reach
-from portal.delivery.mail import join_url
-from portal.emails import normalise_email
+from portal.delivery.smtp import reach
+from portal.email_addresses import normalise_email
 from portal.errors import DomainError, NotAllowed
 from portal.extensions import client_ip, csrf, limiter
 from portal.invites import service as invites
+from portal.invites.mail import join_url
 from portal.models import Member
 from portal.policy import may_read_audit_log
 from portal.validation import text_problem

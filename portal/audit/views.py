@@ -12,7 +12,7 @@ from flask_login import current_user
 from portal.audit import present, queries
 from portal.audit.forms import AuditFilterForm
 from portal.db import get_session
-from portal.emails import normalise_email
+from portal.email_addresses import normalise_email
 from portal.errors import DomainError, Invalid
 from portal.policy import may_read_audit_log
 from portal.web.form_errors import attach_error

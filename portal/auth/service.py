@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from portal.audit import service as audit
-from portal.emails import normalise_email
+from portal.email_addresses import normalise_email
 from portal.errors import DomainError, Invalid, NotFound
 from portal.models import Member
 from portal.orgs.service import check_password

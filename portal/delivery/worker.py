@@ -19,29 +19,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import delete, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import Session, select
 
-from portal.api import idempotency
-from portal.audit import service as audit
 from portal.clock import utcnow
-from portal.delivery.email_channel import EmailChannel, message_id
-from portal.delivery.errors import DeliveryFailed, Obsolete, PermanentFailure
-from portal.delivery.mail import render_outbox_email
+from portal.delivery.errors import DeliveryFailed, PermanentFailure
+from portal.delivery.registry import PeriodicJob, Registry, registry_of
 from portal.delivery.retry import next_attempt
-from portal.invites.events import emit_invite_event
-from portal.invites.service import effective_status, sweep_expired
-from portal.models import (
-    DeliveryStatus,
-    IdempotencyRecord,
-    Invitation,
-    InvitationStatus,
-    OutboxItem,
-    OutboxStatus,
-    WebhookEndpoint,
-)
+from portal.delivery.smtp import EmailChannel, message_id
+from portal.models import OutboxItem, OutboxStatus
 from portal.sealing import SealBroken, unseal
-from portal.webhooks.channel import WebhookChannel
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +47,6 @@ class Outcome:
 # Plain Core statements for the per-item bookkeeping: the ORM's bulk-update machinery costs
 # more than the database round trip here (measured by bench/delivery.py).
 OUTBOX = OutboxItem.__table__  # type: ignore[attr-defined]
-INVITATIONS = Invitation.__table__  # type: ignore[attr-defined]
 
 
 def _core(session: Session, statement: Any) -> Any:
@@ -93,9 +79,10 @@ class Worker:
         self.batch_size = batch_size
         self.lease = timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"])
         self.give_up_after = timedelta(hours=app.config["OUTBOX_GIVE_UP_HOURS"])
-        self.disable_after = timedelta(hours=app.config["WEBHOOK_DISABLE_AFTER_HOURS"])
         self.engine = app.extensions["portal.engine"]
-        self.webhooks = WebhookChannel(app)  # one pooled HTTP client for the worker's life
+        self.registry: Registry = registry_of(app)
+        # Opened once for the worker's life (one pooled HTTP client for webhooks, say).
+        self.senders = {channel: open_(app) for channel, open_ in self.registry.senders.items()}
 
     # --- claiming ---------------------------------------------------------------------------
 
@@ -163,8 +150,8 @@ class Worker:
             if item.kind == "email":
                 self._deliver_email(session, item, emails)
                 response_status = None
-            elif item.kind == "webhook":
-                response_status = self.webhooks.send(session, item)
+            elif item.kind in self.senders:
+                response_status = self.senders[item.kind].send(session, item)
             else:
                 raise PermanentFailure(f"unknown outbox kind {item.kind!r}")
         except DeliveryFailed as exc:
@@ -186,14 +173,13 @@ class Worker:
         session.commit()
 
     def _deliver_email(self, session: Session, item: OutboxItem, emails: EmailChannel) -> None:
-        if item.topic == "invitation":
-            invitation = session.get(Invitation, item.invitation_id)
-            if (
-                invitation is None
-                or invitation.send_count != item.payload.get("send_number")
-                or effective_status(invitation, utcnow()) is not InvitationStatus.PENDING
-            ):
-                raise Obsolete("not sent: the invitation was revoked, accepted or resent first")
+        kinds = self.registry.kinds_for(item)
+        for kind in kinds:
+            if kind.check is not None:
+                kind.check(session, item)  # before unsealing: an obsolete item stays sealed
+        renderers = [kind.render for kind in kinds if kind.render is not None]
+        if not renderers:
+            raise ValueError(f"unknown e-mail topic {item.topic!r}")
         secret = None
         if "sealed_secret" in item.payload:
             try:
@@ -204,7 +190,7 @@ class Worker:
                     "changed after it was queued; resend the invitation."
                 ) from exc
         base_url = self.app.config["PORTAL_BASE_URL"]
-        rendered = render_outbox_email(session, self.app.jinja_env, item, base_url, secret)
+        rendered = renderers[-1](session, self.app.jinja_env, item, base_url, secret)
         emails.send(session, rendered, message_id(item, base_url))
 
     # --- recording --------------------------------------------------------------------------
@@ -228,14 +214,9 @@ class Worker:
                 response_status=response_status,
             ),
         )
-        if item.kind == "webhook":
-            endpoint = session.get(WebhookEndpoint, item.endpoint_id)
-            if endpoint is not None and endpoint.failing_since is not None:
-                endpoint.failing_since = None  # the failing streak is over
-                session.add(endpoint)
-        if item.topic == "invitation" and self._mirror(session, item, DeliveryStatus.SENT, ""):
-            invitation = session.get(Invitation, item.invitation_id)
-            emit_invite_event(session, "INVITE_INVITED", invitation, now)
+        for kind in self.registry.kinds_for(item):
+            if kind.on_delivered is not None:
+                kind.on_delivered(self.app, session, item, now)
 
     def _record_failure(self, session: Session, item: OutboxItem, exc: DeliveryFailed) -> bool:
         """Schedule a retry, or give up. Returns True when the item failed for good."""
@@ -263,83 +244,40 @@ class Worker:
             f" ({exc.__cause__!r})" if exc.__cause__ is not None else "",
         )
         _core(session, update(OUTBOX).where(OUTBOX.c.id == item.id).values(**values))
-        if item.kind == "webhook":
-            self._note_endpoint_failure(session, item, now, exc.message)
-        if item.topic == "invitation" and not isinstance(exc, Obsolete):
-            state = DeliveryStatus.FAILED if give_up else DeliveryStatus.QUEUED
-            self._mirror(session, item, state, exc.message)
+        for kind in self.registry.kinds_for(item):
+            hook = kind.on_gave_up if give_up else kind.on_failed
+            if hook is not None:
+                hook(self.app, session, item, exc, now)
         return give_up
-
-    def _note_endpoint_failure(
-        self, session: Session, item: OutboxItem, now: datetime, error: str
-    ) -> None:
-        """An endpoint failing without a break for WEBHOOK_DISABLE_AFTER_HOURS is switched off."""
-        endpoint = session.get(WebhookEndpoint, item.endpoint_id)
-        if endpoint is None or not endpoint.enabled:
-            return
-        endpoint.failing_since = endpoint.failing_since or now
-        if now - endpoint.failing_since >= self.disable_after:
-            endpoint.enabled = False
-            endpoint.disabled_reason = (
-                f"Disabled automatically: every delivery has failed since "
-                f"{endpoint.failing_since:%d %b %Y %H:%M} UTC. Last error: {error}"
-            )[:500]
-            audit.record(
-                session,
-                None,
-                "webhook.disabled",
-                audit.Target("webhook", endpoint.public_id, endpoint.url),
-                before={"enabled": True, "disabled_reason": ""},
-                after={"enabled": False, "disabled_reason": endpoint.disabled_reason},
-                organization_id=endpoint.organization_id,
-                now=now,
-            )
-        session.add(endpoint)
-
-    def _mirror(
-        self, session: Session, item: OutboxItem, state: DeliveryStatus, error: str
-    ) -> bool:
-        """Show the e-mail's fate on the invitation row. A resend queues a newer e-mail, so an
-        older one finishing late doesn't overwrite it. Returns whether the row was current."""
-        changed = _core(
-            session,
-            update(INVITATIONS)
-            .where(
-                INVITATIONS.c.id == item.invitation_id,
-                INVITATIONS.c.send_count == item.payload.get("send_number"),
-            )
-            .values(delivery_status=state.value, delivery_error=error[:500]),
-        ).rowcount
-        return changed == 1
 
     # --- periodic work and the loop -------------------------------------------------------
 
     def sweep(self, now: datetime | None = None) -> int:
-        """Persist expiries and emit INVITE_EXPIRED (safe from several workers at once)."""
-        now = now or utcnow()
+        """Run every periodic job now (safe from several workers at once). Returns what the
+        jobs report changing (the expiry sweep: invitations expired)."""
+        return sum(self._run_job(job, now or utcnow()) for job in self.registry.jobs)
+
+    def _run_job(self, job: PeriodicJob, now: datetime) -> int:
         with Session(self.engine) as session:
-            count = sweep_expired(session, now)
-            # Replayable API answers can carry a sealed link: keep them no longer than needed.
-            session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.created_at < now - idempotency.WINDOW
-                )
-            )
+            count = job.run(session, now)
             session.commit()
-        return count
+        return count or 0
+
+    def _run_due_jobs(self, next_runs: dict[str, float]) -> None:
+        for job in self.registry.jobs:
+            if time.monotonic() >= next_runs.get(job.name, 0.0):
+                self._run_job(job, utcnow())  # if it raises, it is tried again next pass
+                next_runs[job.name] = time.monotonic() + self.app.config[job.every]
 
     def run_forever(self, idle_min: float = 0.5, idle_max: float = 5.0) -> None:
         """Deliver until `self.stop` is set (the item in hand is finished first)."""
         stop = self.stop
         pause = idle_min
-        sweep_every = self.app.config["SWEEP_INTERVAL_SECONDS"]
-        next_sweep = 0.0
+        next_runs: dict[str, float] = {}
         try:
             while not stop.is_set():
                 try:
-                    if time.monotonic() >= next_sweep:
-                        self.sweep()
-                        next_sweep = time.monotonic() + sweep_every
+                    self._run_due_jobs(next_runs)
                     outcome = self.run_once()
                 except Exception:
                     log.exception("outbox worker pass failed; retrying shortly")
@@ -350,7 +288,8 @@ class Worker:
                 stop.wait(pause)
                 pause = min(pause * 2, idle_max)
         finally:
-            self.webhooks.close()
+            for sender in self.senders.values():
+                sender.close()
 
 
 def start_in_thread(app: Flask) -> Callable[[], None]:

@@ -13,9 +13,9 @@ from portal.clock import utcnow
 from portal.db import get_session
 from portal.email_templates import service
 from portal.email_templates.forms import TemplateForm
-from portal.email_templates.preview import SAMPLE_INVITEE, render_preview
 from portal.email_templates.sandbox import FILTERS
 from portal.errors import DomainError
+from portal.invites.preview import SAMPLE_INVITEE, render_preview
 from portal.models import EmailTemplate, Organization
 from portal.orgs.service import settings_for
 from portal.web.guards import admins_only

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from portal import sealing
 from portal.audit import service as audit
 from portal.delivery.outbox import enqueue_email
-from portal.emails import ASCII_ONLY, MailReach, normalise_email
+from portal.email_addresses import ASCII_ONLY, MailReach, normalise_email
 from portal.errors import (
     AccountExists,
     AlreadyMember,
@@ -240,7 +240,7 @@ def send_invitation(
 
     `template_id` (an EmailTemplate of the actor's organisation) words the e-mail; without
     it the organisation's default template, or the built-in one, is used. `reach` says which
-    addresses the mail server can deliver to (portal.delivery.email_channel.reach). With
+    addresses the mail server can deliver to (portal.delivery.smtp.reach). With
     `double_submit`, the same request repeated by the same sender within
     DOUBLE_SUBMIT_WINDOW answers with the invitation already sent (the web form's double
     click); the API turns it off, as its clients retry with an Idempotency-Key instead.

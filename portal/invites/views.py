@@ -22,7 +22,7 @@ from flask_login import current_user, login_required
 
 from portal.clock import utcnow
 from portal.db import get_session
-from portal.delivery.email_channel import reach
+from portal.delivery.smtp import reach
 from portal.email_templates import service as email_templates
 from portal.errors import DomainError, DuplicatePending, Invalid
 from portal.invites import queries

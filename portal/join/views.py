@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from portal.clock import utcnow
 from portal.db import get_session
-from portal.delivery.email_channel import reach
+from portal.delivery.smtp import reach
 from portal.errors import DomainError, Gone, InvalidInvite, InviteExpired
 from portal.extensions import limiter
 from portal.invites import service as invites

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, func, select
 
-from portal.emails import ASCII_ONLY, MailReach, normalise_email
+from portal.email_addresses import ASCII_ONLY, MailReach, normalise_email
 from portal.errors import Conflict, Invalid, NotFound
 from portal.models import InvitationSettings, Member, Organization, Unit
 from portal.passwords import MIN_LENGTH, hash_password

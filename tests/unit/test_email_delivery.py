@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from portal.clock import utcnow
 from portal.delivery.worker import UNEXPECTED, Worker
-from portal.emails import EVERY_ADDRESS
+from portal.email_addresses import EVERY_ADDRESS
 from portal.invites import service as invites
 from portal.models import Invitation, Member, OutboxItem
 

@@ -500,7 +500,7 @@ def test_a_template_broken_under_todays_rules_falls_back_to_the_built_in_email(
     session.commit()
     invites.send_invitation(session, admin, email="guest@example.org", now=now)
     session.commit()
-    with caplog.at_level(logging.WARNING, logger="portal.delivery.mail"):
+    with caplog.at_level(logging.WARNING, logger="portal.invites.mail"):
         assert Worker(app).run_once().delivered == 1
     [message] = smtp.messages
     assert message["Subject"] == "Ada Admin invited you to join Harbour Club"

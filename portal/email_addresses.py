@@ -18,7 +18,7 @@ NON_ASCII_LOCAL_PART = (
 
 
 class MailReach(Protocol):
-    """What the configured mail server can deliver to (see portal.delivery.email_channel.reach)."""
+    """What the configured mail server can deliver to (see portal.delivery.smtp.reach)."""
 
     def takes_non_ascii_local_parts(self) -> bool:
         """Whether an address such as zoë@example.org can be delivered (SMTPUTF8)."""

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from jinja2 import Environment
 
-from portal.delivery.mail import RenderedEmail, join_url, render_invitation
+from portal.delivery.message import RenderedEmail
+from portal.invites.mail import join_url, render_invitation
 from portal.models import EmailTemplate, Invitation, Member, Organization
 
 SAMPLE_INVITEE = "Alex Example"

@@ -28,8 +28,8 @@ from sqlmodel import Session
 
 from portal.clock import utcnow
 from portal.delivery.errors import DeliveryFailed, PermanentFailure
-from portal.delivery.mail import RenderedEmail
-from portal.emails import (
+from portal.delivery.message import RenderedEmail
+from portal.email_addresses import (
     ASCII_ONLY,
     EVERY_ADDRESS,
     NON_ASCII_LOCAL_PART,

@@ -1,31 +1,23 @@
-"""Rendering e-mails. One function per e-mail, used by the worker, the dev mailbox, the
-template preview and tests."""
+"""Rendering the invitation e-mails. One function per e-mail, used by the outbox (through
+portal/invites/outbox.py), the dev mailbox, the template preview and tests."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import css_inline
 from jinja2 import Environment
 from sqlmodel import Session
 
+from portal.delivery.message import RenderedEmail
+from portal.email_addresses import one_line
 from portal.email_templates import sandbox
 from portal.email_templates.service import template_for
-from portal.emails import one_line
 from portal.models import EmailTemplate, Invitation, Member, Organization, OutboxItem
 from portal.text import day
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RenderedEmail:
-    to: str
-    subject: str
-    text: str
-    html: str
 
 
 # css-inline (Rust) rather than premailer: 25 µs instead of 5 ms an e-mail, which was most

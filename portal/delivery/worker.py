@@ -125,13 +125,31 @@ class Worker:
             items = self.claim(session, now or utcnow())
             if not items:
                 return outcome
+            held_until = utcnow() + self.lease
             with EmailChannel(self.app) as emails:
                 for index, item in enumerate(items):
                     if self.stop.is_set():
                         self._release(session, items[index:])
                         break
+                    if utcnow() > held_until - self.lease / 2:
+                        held_until, kept = self._renew(session, items[index:])
+                        if item.id not in kept:
+                            continue
                     self._deliver_one(session, item, emails, outcome)
         return outcome
+
+    def _renew(self, session: Session, items: list[OutboxItem]) -> tuple[datetime, set[int]]:
+        """Past half its lease, a batch extends the lease of what it still has to send: a
+        slow mail server must never let another worker claim, and send again, an item this
+        one is about to send. An item whose lease already ran out and was taken over is
+        left to its new owner."""
+        now, owner = utcnow(), items[0].lease_owner
+        ids = [item.id for item in items]
+        ours = (OutboxItem.id.in_(ids), OutboxItem.lease_owner == owner)
+        session.execute(update(OutboxItem).where(*ours).values(lease_expires_at=now + self.lease))
+        kept = set(session.exec(select(OutboxItem.id).where(*ours)).all())
+        session.commit()
+        return now + self.lease, kept
 
     def _release(self, session: Session, items: list[OutboxItem]) -> None:
         """Hand back claimed items we won't get to, so another worker needn't wait for the

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from sqlalchemy import and_, false, or_, true
+from sqlalchemy.sql.elements import ColumnElement
+
 from portal.errors import NotAllowed
 from portal.models import InvitationSettings, Member
 from portal.roles import INVITER_LEVEL_EXPLANATIONS, MemberStatus, Role
@@ -125,22 +128,63 @@ def may_read_audit_log(actor: Member) -> Decision:
     return ALLOWED
 
 
-def oversees(actor: Member, target: Scoped) -> bool:
+# --- visibility: one definition, read as a predicate here and as SQL by the list queries ---
+
+# A reach is the rows of the actor's organisation that match any one of its clauses; a
+# clause is column = value conditions ({} matches every row, no clause matches none).
+Clause = dict[str, object]
+
+
+@dataclass(frozen=True)
+class Reach:
+    organization_id: int
+    clauses: tuple[Clause, ...]
+
+    def includes(self, row: object) -> bool:
+        return getattr(row, "organization_id", None) == self.organization_id and any(
+            all(getattr(row, column) == value for column, value in clause.items())
+            for clause in self.clauses
+        )
+
+    def where(self, model: type) -> ColumnElement[bool]:
+        """The same reach as a SQL condition on `model`'s columns."""
+        matches = [
+            and_(true(), *(getattr(model, column) == value for column, value in clause.items()))
+            for clause in self.clauses
+        ]
+        return and_(model.organization_id == self.organization_id, or_(false(), *matches))
+
+
+def oversight(actor: Member) -> Reach:
     """HR and admins oversee their unit (*_LOCAL) or their organisation (*_TENANT)."""
-    if actor.role_enum is Role.USER:
-        return False
-    if actor.role_enum.is_local and actor.unit_id is None:
-        return False  # a unit role without a unit oversees nothing (not "every unit-less row")
-    return _reaches_unit(actor, target.organization_id, target.unit_id)
+    role = actor.role_enum
+    if role is Role.USER:
+        clauses: tuple[Clause, ...] = ()
+    elif role.is_tenant_wide:
+        clauses = ({},)
+    else:
+        # A unit role without a unit oversees nothing (not "every unit-less row").
+        clauses = ({"unit_id": actor.unit_id},) if actor.unit_id is not None else ()
+    return Reach(actor.organization_id, clauses)
+
+
+def invitation_reach(actor: Member) -> Reach:
+    """Which invitations the actor sees and manages: their own, and those they oversee."""
+    overseen = oversight(actor)
+    if {} in overseen.clauses:
+        return overseen  # the whole organisation already holds their own
+    return Reach(overseen.organization_id, ({"inviter_id": actor.id}, *overseen.clauses))
+
+
+def oversees(actor: Member, target: Scoped) -> bool:
+    return oversight(actor).includes(target)
 
 
 def may_manage_invitation(actor: Member, invitation: InviterOwned) -> Decision:
     """See, resend, extend or revoke one invitation."""
     if not (active := _active(actor)):
         return active
-    if actor.organization_id == invitation.organization_id and (
-        invitation.inviter_id == actor.id or oversees(actor, invitation)
-    ):
+    if invitation_reach(actor).includes(invitation):
         return ALLOWED
     return Decision(False, "Only the inviter, or HR and admins responsible for it, can do that.")
 

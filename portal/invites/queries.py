@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, false, func, or_
+from sqlalchemy import and_, case, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
 from portal.invites.service import effective_status
 from portal.models import Invitation, InvitationStatus, Member
+from portal.policy import invitation_reach
 from portal.roles import Role
 
 BUCKETS = ("pending", "accepted", "expired", "revoked")
@@ -18,16 +19,8 @@ PAGE_SIZE = 25
 
 
 def in_scope(actor: Member) -> ColumnElement[bool]:
-    """What the actor may see: their own; plus their unit (*_LOCAL) or organisation (*_TENANT)."""
-    role = actor.role_enum
-    conditions = [Invitation.organization_id == actor.organization_id]
-    if role is Role.USER:
-        conditions.append(Invitation.inviter_id == actor.id)
-    elif role.is_local:
-        # Mirrors policy.oversees: a unit role without a unit sees only its own.
-        own_unit = Invitation.unit_id == actor.unit_id if actor.unit_id is not None else false()
-        conditions.append(or_(own_unit, Invitation.inviter_id == actor.id))
-    return and_(*conditions)
+    """What the actor may see (policy.invitation_reach, as SQL)."""
+    return invitation_reach(actor).where(Invitation)
 
 
 def in_bucket(bucket: str, now: datetime) -> ColumnElement[bool]:

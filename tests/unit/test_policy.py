@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 
 import pytest
+from sqlmodel import select
 
-from portal.models import InvitationSettings, Member
+from portal.clock import utcnow
+from portal.invites.queries import in_scope
+from portal.models import Invitation, InvitationSettings, Member
 from portal.policy import (
     may_manage_invitation,
     may_manage_settings,
@@ -15,6 +19,7 @@ from portal.policy import (
     may_send_invitations,
 )
 from portal.roles import ROLE_ORDER, MemberStatus, Role
+from tests.factories import make_member, make_org, make_unit
 
 ORG, OTHER_ORG = 1, 2
 OWN_UNIT, OTHER_UNIT = 10, 20
@@ -147,3 +152,42 @@ def test_only_hr_and_admins_pick_the_email_template(role):
 def test_a_unit_role_without_a_unit_oversees_nothing(role):
     unitless = member(role, unit=None)
     assert not may_manage_invitation(unitless, _Invitation(inviter_id=999, unit_id=None))
+
+
+# --- visibility: the SQL filter and the predicate are one definition ----------------------
+
+
+def test_the_list_filter_selects_exactly_the_invitations_the_policy_lets_one_manage(session):
+    """Every role, with and without a unit, against invitations of every shape: the rows
+    the dashboard's SQL returns are exactly those may_manage_invitation allows."""
+    org, other = make_org(session, "Reach Club"), make_org(session, "Elsewhere")
+    north, south = make_unit(session, org, "North"), make_unit(session, org, "South")
+    actors = [
+        make_member(session, org, role, unit=unit, email=f"{role.value}-{n}@example.org")
+        for role in Role
+        for n, unit in enumerate((north, None))
+    ]
+    stranger = make_member(session, other, Role.ADMIN_TENANT, email="far@example.org")
+    inviters, now = [*actors, stranger], utcnow()
+    for n, inviter in enumerate(inviters):
+        for unit in (north, south, None):
+            session.add(
+                Invitation(
+                    organization_id=inviter.organization_id,
+                    unit_id=unit.id if unit and inviter is not stranger else None,
+                    inviter_id=inviter.id,
+                    email=f"guest{n}-{unit.id if unit else 0}@example.org",
+                    secret_digest=f"{n}-{unit.id if unit else 0}".ljust(64, "0"),
+                    created_at=now,
+                    updated_at=now,
+                    sent_at=now,
+                    expires_at=now + timedelta(days=14),
+                )
+            )
+    session.commit()
+    everything = session.exec(select(Invitation)).all()
+    for actor in actors:
+        listed = {i.id for i in session.exec(select(Invitation).where(in_scope(actor))).all()}
+        allowed = {i.id for i in everything if may_manage_invitation(actor, i)}
+        assert listed == allowed, (actor.role, actor.unit_id)
+        assert listed, "everyone sees at least their own"

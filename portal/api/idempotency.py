@@ -108,3 +108,9 @@ def remember(
         )
     )
     session.flush()  # a concurrent request with the same key loses here, on the unique index
+
+
+def purge(session: Session, now: datetime) -> None:
+    """Forget every answer past the window (a periodic job): replayable answers can carry a
+    sealed link, so they are kept no longer than needed."""
+    session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - WINDOW))

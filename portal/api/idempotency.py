@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,9 +34,10 @@ class IdempotencyKeyReused(Invalid):
 
 
 @dataclass(frozen=True)
-class Replay:
+class Answer:
     status: int
     body: dict[str, Any]
+    headers: dict[str, str] = field(default_factory=dict)  # those a replay repeats (Location)
 
 
 def check_key(key: str) -> str:
@@ -54,7 +55,7 @@ def request_hash(operation: str, body: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def find(session: Session, token_id: int, key: str, req_hash: str, now: datetime) -> Replay | None:
+def find(session: Session, token_id: int, key: str, req_hash: str, now: datetime) -> Answer | None:
     """The answer to replay for this key, None for a new key, or IdempotencyKeyReused."""
     record = session.exec(
         select(IdempotencyRecord).where(
@@ -76,7 +77,7 @@ def find(session: Session, token_id: int, key: str, req_hash: str, now: datetime
     stored = record.response_body
     body = dict(stored["body"])
     body.update({name: sealing.unseal(value) for name, value in stored["sealed"].items()})
-    return Replay(record.response_status, body)
+    return Answer(record.response_status, body, stored.get("headers", {}))
 
 
 def remember(
@@ -84,8 +85,7 @@ def remember(
     token_id: int,
     key: str,
     req_hash: str,
-    status: int,
-    body: dict[str, Any],
+    answer: Answer,
     now: datetime,
     secret_fields: tuple[str, ...] = (),
 ) -> None:
@@ -95,6 +95,7 @@ def remember(
             IdempotencyRecord.token_id == token_id, IdempotencyRecord.created_at <= now - WINDOW
         )
     )
+    body = answer.body
     plain = {name: value for name, value in body.items() if name not in secret_fields}
     sealed = {name: sealing.seal(body[name]) for name in secret_fields if name in body}
     session.add(
@@ -102,8 +103,8 @@ def remember(
             token_id=token_id,
             key=key,
             request_hash=req_hash,
-            response_status=status,
-            response_body={"body": plain, "sealed": sealed},
+            response_status=answer.status,
+            response_body={"body": plain, "sealed": sealed, "headers": answer.headers},
             created_at=now,
         )
     )

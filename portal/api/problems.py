@@ -8,25 +8,24 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 from flask import Response, current_app, json
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from portal.api import contract
 from portal.errors import DomainError, DuplicatePending, Invalid, LimitReached, NotFound
 from portal.extensions import limiter
 
 MEDIA_TYPE = "application/problem+json"
 REALM = 'realm="Member Portal API"'
 
-# Services name fields as the web forms do; the API's JSON uses camelCase.
+# Services name fields as the web forms do (and as the models do); the API's JSON uses the
+# models' camelCase aliases.
 API_FIELD_NAMES = {
-    "full_name": "fullName",
-    "first_name": "firstName",
-    "last_name": "lastName",
-    "template_id": "templateId",
-    "inviter_id": "inviterId",
-    "invite_id": "inviteId",
+    name: field.alias
+    for model in contract.SCHEMAS
+    for name, field in model.model_fields.items()
+    if field.alias and field.alias != name
 }
 
 
@@ -109,18 +108,19 @@ def problem(
     *,
     errors: list[tuple[str, str]] | None = None,
     headers: dict[str, str] | None = None,
-    **extensions: Any,
+    invite_id: str | None = None,
 ) -> Response:
-    body: dict[str, Any] = {
-        "type": type_uri(code),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if errors:
-        body["errors"] = [{"field": api_field(f), "message": m} for f, m in errors]
-    body.update(extensions)
+    body = contract.Problem(
+        type=type_uri(code),
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        errors=[contract.FieldProblem(field=api_field(f), message=m) for f, m in errors]
+        if errors
+        else None,
+        invite_id=invite_id,
+    ).model_dump(by_alias=True, exclude_none=True)
     response = current_app.response_class(json.dumps(body), status=status, mimetype=MEDIA_TYPE)
     response.headers.update(headers or {})
     return response
@@ -131,10 +131,10 @@ def from_domain(error: DomainError) -> Response:
         errors = error.errors
     else:
         errors = [(error.field, error.message)] if error.field else None
-    extensions: dict[str, Any] = {}
+    invite_id = None
     if isinstance(error, DuplicatePending) and "invitation" in error.details:
         # The invitation to resend instead: the web form offers that button.
-        extensions["inviteId"] = error.details["invitation"].public_id
+        invite_id = error.details["invitation"].public_id
     headers: dict[str, str] = {}
     if error.status == 401:
         # RFC 6750: say how to authenticate, and why this attempt failed.
@@ -154,7 +154,7 @@ def from_domain(error: DomainError) -> Response:
         error.message,
         errors=errors,
         headers=headers,
-        **extensions,
+        invite_id=invite_id,
     )
 
 

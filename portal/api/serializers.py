@@ -1,70 +1,73 @@
-"""The API's JSON shapes. The OpenAPI document (openapi.py) describes exactly these."""
+"""Rows into the API's answers (the models in contract.py, which the document describes)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from portal.api import contract
 from portal.api.queries import InviteRow, MemberRow
 from portal.audit.queries import AuditRow
 from portal.invites.events import API_STATUS
 from portal.invites.service import effective_status
-from portal.webhooks.service import rfc3339
 
 
-def timestamp(moment: datetime | None) -> str | None:
-    """RFC 3339 in UTC with a Z, as the webhooks write it: one format across the API."""
-    return rfc3339(moment) if moment else None
-
-
-def invite(row: InviteRow, now: datetime) -> dict[str, Any]:
+def invite_fields(row: InviteRow, now: datetime) -> dict:
     inv = row.invitation
     return {
         "id": inv.public_id,
-        "createdAt": timestamp(inv.created_at),
-        "updatedAt": timestamp(inv.updated_at),
-        "invitedAt": timestamp(inv.sent_at),  # the latest send: a resend moves it
-        "linkedAt": timestamp(inv.accepted_at),
-        "expiresAt": timestamp(inv.expires_at),
-        "fullName": inv.full_name,
-        "firstName": inv.first_name,
-        "lastName": inv.last_name,
+        "created_at": inv.created_at,
+        "updated_at": inv.updated_at,
+        "invited_at": inv.sent_at,  # the latest send: a resend moves it
+        "linked_at": inv.accepted_at,
+        "expires_at": inv.expires_at,
+        "full_name": inv.full_name,
+        "first_name": inv.first_name,
+        "last_name": inv.last_name,
         "email": inv.email,
-        "templateId": row.template_id,
-        "inviterId": row.inviter_id,
-        "userId": row.user_id,
+        "template_id": row.template_id,
+        "inviter_id": row.inviter_id,
+        "user_id": row.user_id,
         "status": API_STATUS[effective_status(inv, now).value],
-        "delivery": {"status": inv.delivery_status, "lastError": inv.delivery_error or None},
+        "delivery": contract.Delivery(
+            status=inv.delivery_status, last_error=inv.delivery_error or None
+        ),
     }
 
 
-def member(row: MemberRow) -> dict[str, Any]:
+def invite(row: InviteRow, now: datetime) -> contract.Invite:
+    return contract.Invite(**invite_fields(row, now))
+
+
+def member(row: MemberRow) -> contract.Member:
     m = row.member
-    return {
-        "id": m.public_id,
-        "email": m.email,
-        "fullName": m.full_name,
-        "status": m.status,
-        "createdAt": timestamp(m.created_at),
-        "invitedBy": {"id": row.inviter[0], "fullName": row.inviter[1]} if row.inviter else None,
-        "inviteId": row.invite_id,
-    }
+    inviter = None
+    if row.inviter:
+        inviter = contract.Inviter(id=row.inviter[0], full_name=row.inviter[1])
+    return contract.Member(
+        id=m.public_id,
+        email=m.email,
+        full_name=m.full_name,
+        status=m.status,
+        created_at=m.created_at,
+        invited_by=inviter,
+        invite_id=row.invite_id,
+    )
 
 
-def audit_event(row: AuditRow) -> dict[str, Any]:
+def audit_event(row: AuditRow) -> contract.AuditEvent:
     e = row.event
     actor = None
     if e.actor_id is not None:
-        actor = {"id": row.actor_public_id, "fullName": e.actor_name, "email": e.actor_email}
-    return {
-        "id": e.public_id,
-        "createdAt": timestamp(e.created_at),
-        "action": e.action,
-        "actor": actor,
-        "channel": e.channel,
-        "apiTokenId": e.api_token_id,
-        "ip": e.ip,
-        "target": {"type": e.target_type, "id": e.target_id or None, "label": e.target_label},
-        "before": e.before,
-        "after": e.after,
-    }
+        actor = contract.Actor(id=row.actor_public_id, full_name=e.actor_name, email=e.actor_email)
+    return contract.AuditEvent(
+        id=e.public_id,
+        created_at=e.created_at,
+        action=e.action,
+        actor=actor,
+        channel=e.channel,
+        api_token_id=e.api_token_id,
+        ip=e.ip,
+        target=contract.Target(type=e.target_type, id=e.target_id or None, label=e.target_label),
+        before=e.before,
+        after=e.after,
+    )

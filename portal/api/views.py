@@ -8,24 +8,22 @@ the web → commit once → serialise. Errors become problem+json in problems.py
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
-from sqlalchemy.exc import IntegrityError
-from werkzeug.exceptions import BadRequest as WerkzeugBadRequest
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
-from portal.api import idempotency, openapi, problems, queries, serializers, tokens
+from portal.api import contract, openapi, problems, queries, serializers, tokens
 from portal.api import service as api_service
+from portal.api.operations import idempotent, json_answer, operation
 from portal.audit import queries as audit_queries
 from portal.audit import service as audit
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.delivery.smtp import reach
-from portal.email_addresses import normalise_email
 from portal.errors import DomainError, NotAllowed
 from portal.extensions import client_ip, csrf, limiter
 from portal.invites import service as invites
@@ -33,6 +31,7 @@ from portal.invites.mail import join_url
 from portal.models import Member
 from portal.policy import may_read_audit_log
 from portal.validation import text_problem
+from portal.web.unit_of_work import commit
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 csrf.exempt(bp)
@@ -41,54 +40,13 @@ DEFAULT_RATE_LIMIT = "120 per minute"
 DEFAULT_AUTH_FAILURE_LIMIT = "10 per minute"
 AUTH_FAILURE_SCOPE = "api-auth-failures"
 PUBLIC_ENDPOINTS = {"api.openapi_document", "api.docs", "api.unknown"}
-SECRET_FIELDS = ("inviteLandingPageUrl",)
 
 
-@dataclass(frozen=True)
-class BodyField:
-    """A field of a request body, as the boundary checks it: its characters (every string,
-    see portal.validation) and, for ids that no service measures, its length. Everything
-    else (an address's syntax, a name's length) is the services' rule, shared with the web."""
-
-    what: str  # the field in plain words, for messages: "A name"
-    required: bool = False
-    multiline: bool = False
-    max_length: int | None = None
-
-
-# Request bodies, by field name. Anything else is refused, so a typo such as "fullname" is
-# an error rather than a silently ignored name.
-INVITE_FIELDS = {
-    "email": BodyField("An e-mail address", required=True),
-    "fullName": BodyField("A name"),
-    "firstName": BodyField("A first name"),
-    "lastName": BodyField("A last name"),
-    "message": BodyField("The personal message", multiline=True),
-    "templateId": BodyField("A template id", max_length=openapi.ID_MAX_LENGTH),
-    "inviterId": BodyField("A member id", max_length=openapi.ID_MAX_LENGTH),
-}
-MEMBER_FIELDS = {
-    "inviteId": BodyField(
-        "An invitation id", required=True, max_length=openapi.INVITE_SECRET_MAX_LENGTH
-    ),
-    "email": BodyField("An e-mail address", required=True),
-    "fullName": BodyField("A name", required=True),
-    # A new password: an invisible control character in it would make it one nobody types.
-    "password": BodyField("A password"),
-}
 # Path parameters by the view's name; the document calls each of them `id`.
 PATH_PARAMETERS = {"invite_id": "id", "member_id": "id"}
-LIST_PARAMETERS = {
-    "status",
-    "email",
-    "inviterId",
-    "createdAfter",
-    "createdBefore",
-    "limit",
-    "cursor",
-}
-
-AUDIT_PARAMETERS = {"action", "actorId", "createdAfter", "createdBefore", "limit", "cursor"}
+INVITE_ID = "The invitation's public id (`iv-…`)."
+# What any operation with a JSON body can also answer.
+BODY_CODES = ("bad_request", "too_large", "unsupported_media_type", "invalid")
 
 
 # --- authentication and rate limiting ------------------------------------------------------
@@ -161,10 +119,6 @@ def _check_parameters() -> None:
         raise problems.FieldErrors(errors)
 
 
-def _auth() -> tokens.Authenticated:
-    return g.api
-
-
 # --- errors --------------------------------------------------------------------------------
 
 
@@ -204,149 +158,25 @@ def unknown(rest: str) -> Response:
     raise NotFound()
 
 
-# --- helpers -------------------------------------------------------------------------------
-
-
-def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None):
-    response = current_app.response_class(
-        current_app.json.dumps(body), status=status, mimetype="application/json"
-    )
-    response.headers.update(headers or {})
-    return response
-
-
-def _body(fields: dict[str, BodyField]) -> tuple[dict[str, Any], dict[str, str]]:
-    """The JSON object sent (as sent, for idempotency) and its values, checked against
-    `fields`: strings, or null for "not given"."""
-    if not request.is_json:
-        raise problems.UnsupportedMediaType(
-            "Send the body as JSON, with the header Content-Type: application/json."
-        )
-    try:
-        data = request.get_json()
-    except (WerkzeugBadRequest, RecursionError) as exc:  # RecursionError: absurdly deep nesting
-        raise problems.BadRequest("The body isn't valid JSON.") from exc
-    if not isinstance(data, dict):
-        raise problems.BadRequest("The body must be a JSON object.")
-    errors = []
-    for name, value in data.items():
-        field = fields.get(name)
-        if field is None:
-            # A name with a lone surrogate is echoed JSON-escaped, so it can't break the answer.
-            errors.append(
-                (name, "There is no such field. The accepted fields are listed at /api/docs.")
-            )
-        elif value is None:
-            continue
-        elif not isinstance(value, str):
-            errors.append((name, "Must be a string."))
-        elif problem := text_problem(value, what=field.what, multiline=field.multiline):
-            errors.append((name, problem))
-        elif field.max_length is not None and len(value) > field.max_length:
-            errors.append((name, f"{field.what} can be at most {field.max_length} characters."))
-    for name, field in fields.items():
-        if field.required and data.get(name) is None:
-            errors.append((name, "This field is required."))
-    if errors:
-        raise problems.FieldErrors(errors)
-    return data, {name: value for name, value in data.items() if value is not None}
-
-
-def _timestamp(name: str, value: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(value)
-        if moment.tzinfo is None:
-            raise ValueError(value)
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
-        raise problems.FieldErrors(
-            [(name, "Use an RFC 3339 timestamp with a time zone, such as 2026-01-01T10:00:00Z.")]
-        ) from exc
-
-
-def _unknown_parameters(accepted: set[str]) -> list[tuple[str, str]]:
-    return [
-        (name, "There is no such parameter. The accepted ones are listed at /api/docs.")
-        for name in request.args
-        if name not in accepted
-    ]
-
-
-def _limit(errors: list[tuple[str, str]], default: int, most: int) -> int:
-    raw = request.args.get("limit")
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= most:
-        errors.append(("limit", f"Use a whole number from 1 to {most}."))
-        return default
-    return int(raw)
-
-
-def _created_range(errors: list[tuple[str, str]]) -> dict[str, datetime]:
-    values = {}
-    for name, key in (("createdAfter", "created_after"), ("createdBefore", "created_before")):
-        if (raw := request.args.get(name)) is not None:
-            try:
-                values[key] = _timestamp(name, raw)
-            except problems.FieldErrors as error:
-                errors.extend(error.errors)
-    return values
-
-
-def _list_filters() -> tuple[queries.InviteFilters, int, str | None]:
-    args = request.args
-    errors = _unknown_parameters(LIST_PARAMETERS)
-    values: dict[str, Any] = {}
-    limit = _limit(errors, queries.DEFAULT_LIMIT, queries.MAX_LIMIT)
-    if (status := args.get("status")) is not None:
-        if status not in queries.STATUS_BUCKETS:
-            errors.append(("status", f"Use one of {', '.join(queries.STATUS_BUCKETS)}."))
-        values["status"] = status
-    values.update(_created_range(errors))
-    if (email := args.get("email")) is not None:
-        try:
-            values["email"] = normalise_email(email)
-        except DomainError as error:
-            errors.append(("email", error.message))
-    if (inviter := args.get("inviterId")) is not None:
-        values["inviter_id"] = inviter
-    cursor = args.get("cursor")
-    if cursor is not None:
-        try:
-            queries.decode_cursor(cursor)
-        except DomainError as error:
-            errors.append(("cursor", error.message))
-    if errors:
-        raise problems.FieldErrors(errors)
-    return queries.InviteFilters(**values), limit, cursor
-
-
-def _invite_location(body: dict[str, Any]) -> dict[str, str]:
-    return {"Location": url_for("api.get_invite", invite_id=body["id"])}
-
-
-def _invite_response(invite_public_id: str, now: datetime) -> Response:
-    row = queries.invite_row(get_session(), _auth().token.organization_id, invite_public_id)
-    return _json(serializers.invite(row, now))
-
-
 # --- invitations ---------------------------------------------------------------------------
 
 
-def _send(inviter: Member, data: dict[str, str], now: datetime) -> dict[str, Any]:
-    session, auth = get_session(), _auth()
-    template_id = api_service.template_id(
-        session, auth.token.organization_id, data.get("templateId")
-    )
+def _invite(invite_public_id: str, now: datetime) -> contract.Invite:
+    row = queries.invite_row(get_session(), g.api.token.organization_id, invite_public_id)
+    return serializers.invite(row, now)
+
+
+def _send(inviter: Member, body: contract.NewInvite, now: datetime) -> Response:
+    session, organization_id = get_session(), g.api.token.organization_id
     sent = invites.send_invitation(
         session,
         inviter,
-        email=data["email"],
-        full_name=data.get("fullName", ""),
-        first_name=data.get("firstName", ""),
-        last_name=data.get("lastName", ""),
-        message=data.get("message", ""),
-        template_id=template_id,
+        email=body.email,
+        full_name=body.full_name or "",
+        first_name=body.first_name or "",
+        last_name=body.last_name or "",
+        message=body.message or "",
+        template_id=api_service.template_id(session, organization_id, body.template_id),
         now=now,
         reach=reach(current_app),
         # No double-submit guard: a repeated request is 409 duplicate_pending, and a client
@@ -355,97 +185,135 @@ def _send(inviter: Member, data: dict[str, str], now: datetime) -> dict[str, Any
         double_submit=False,
     )
     assert sent.created and sent.secret is not None
-    row = queries.invite_row(session, auth.token.organization_id, sent.invitation.public_id)
-    body = serializers.invite(row, now)
-    body["inviteLandingPageUrl"] = join_url(current_app.config["PORTAL_BASE_URL"], sent.secret)
-    return body
+    row = queries.invite_row(session, organization_id, sent.invitation.public_id)
+    created = contract.CreatedInvite(
+        **serializers.invite_fields(row, now),
+        invite_landing_page_url=join_url(current_app.config["PORTAL_BASE_URL"], sent.secret),
+    )
+    location = url_for("api.get_invite", invite_id=created.id)
+    return json_answer(created, 201, {"Location": location})
 
 
 @bp.post("/v1/invites")
-def create_invite() -> Response:
-    auth = _auth()
-    auth.require("create-invites")
-    sent_as, data = _body(INVITE_FIELDS)
+@operation(
+    "createInvite",
+    scope="create-invites",
+    body=contract.NewInvite,
+    answers={201: (contract.CreatedInvite, "Invited; the e-mail is queued.")},
+    refusals=(
+        *BODY_CODES,
+        "not_allowed",
+        "invitations_disabled",
+        "already_member",
+        "duplicate_pending",
+        "invalid_email",
+        "idempotency_key_reused",
+        "daily_limit",
+    ),
+)
+@idempotent("inviteLandingPageUrl")
+def create_invite(body: contract.NewInvite) -> Response:
+    """Invite someone
+
+    Creates an invitation and queues its e-mail, with the same rules as the dashboard. The
+    201 answer is the only one that shows the join link. A second request for an address
+    that is already invited is 409 duplicate_pending, however soon it comes: to retry
+    safely, send an Idempotency-Key. Refusals about the address (already_member,
+    duplicate_pending) count towards the inviter's daily limit like sends.
+    """
     session, now = get_session(), utcnow()
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        key = idempotency.check_key(key)
-        request_hash = idempotency.request_hash("POST /v1/invites", sent_as)
-    inviter = api_service.acting_inviter(session, auth, data.get("inviterId"))
-    for attempt in (1, 2):
-        if key is not None and (
-            replay := idempotency.find(session, auth.token.id, key, request_hash, now)
-        ):
-            headers = {"Idempotent-Replayed": "true"}
-            if replay.status == 201:
-                headers.update(_invite_location(replay.body))
-            return _json(replay.body, replay.status, headers)
-        try:
-            body = _send(inviter, data, now)
-            if key is not None:
-                idempotency.remember(
-                    session, auth.token.id, key, request_hash, 201, body, now, SECRET_FIELDS
-                )
-            session.commit()
-        except IntegrityError:
-            # A concurrent request won a race (for this address, or this Idempotency-Key):
-            # answer as things now stand, which is what the web does too.
+    inviter = api_service.acting_inviter(session, g.api, body.inviter_id)
+    try:
+        return _send(inviter, body, now)
+    except DomainError as error:
+        if invites.counts_against_limit(error):
+            # As on the web: the send is rolled back, the refusal counted on its own.
             session.rollback()
-            if attempt == 2:
-                raise
-            continue
-        except DomainError as error:
-            session.rollback()
-            if invites.counts_against_limit(error):
-                # As on the web: in a transaction of its own, the refusal rolled back.
-                invites.record_refused_send(session, inviter, error, now)
-                session.commit()
-            raise
-        return _json(body, 201, _invite_location(body))
-    raise AssertionError("unreachable")  # pragma: no cover
+            commit(partial(invites.record_refused_send, session, inviter, error, now))
+        raise
 
 
 @bp.get("/v1/invites")
-def list_invites() -> Response:
-    auth = _auth()
-    auth.require("read-invites")
-    filters, limit, cursor = _list_filters()
+@operation(
+    "listInvites",
+    scope="read-invites",
+    query=contract.InviteListQuery,
+    answers={200: (contract.InviteList, "A page of invitations.")},
+    refusals=("invalid",),
+)
+def list_invites(query: contract.InviteListQuery) -> Response:
+    """List invitations
+
+    The organisation's invitations, newest first, a page at a time.
+    """
     now = utcnow()
     page = queries.list_invites(
-        get_session(), auth.token.organization_id, filters, now, limit=limit, cursor=cursor
+        get_session(),
+        g.api.token.organization_id,
+        query.filters(),
+        now,
+        limit=query.limit,
+        cursor=query.cursor,
     )
-    return _json(
-        {
-            "data": [serializers.invite(row, now) for row in page.rows],
-            "nextCursor": page.next_cursor,
-        }
-    )
+    rows = [serializers.invite(row, now) for row in page.rows]
+    return json_answer(contract.InviteList(data=rows, next_cursor=page.next_cursor))
 
 
 @bp.get("/v1/invites/<invite_id>")
+@operation(
+    "getInvite",
+    scope="read-invites",
+    path_id=INVITE_ID,
+    answers={200: (contract.Invite, "The invitation.")},
+    refusals=("not_found",),
+)
 def get_invite(invite_id: str) -> Response:
-    _auth().require("read-invites")
-    return _invite_response(invite_id, utcnow())
+    """Read an invitation
+
+    One invitation of the organisation.
+    """
+    return json_answer(_invite(invite_id, utcnow()))
 
 
-def _act(invite_id: str, operation: Any) -> Response:
-    auth = _auth()
-    auth.require("create-invites")
-    session, now = get_session(), utcnow()
+def _act(invite_id: str, operation: Callable[..., object]) -> Response:
+    auth, session, now = g.api, get_session(), utcnow()
     invitation = api_service.invitation_in_org(session, auth.token.organization_id, invite_id)
     actor = api_service.managing_actor(session, auth, invitation)
-    operation(session, actor, invitation, now)
-    session.commit()
-    return _invite_response(invite_id, now)
+    commit(lambda: operation(session, actor, invitation, now))
+    return json_answer(_invite(invite_id, now))
 
 
 @bp.post("/v1/invites/<invite_id>/resend")
+@operation(
+    "resendInvite",
+    scope="create-invites",
+    path_id=INVITE_ID,
+    answers={200: (contract.Invite, "Resent.")},
+    refusals=("not_found", "not_allowed", "conflict", "duplicate_pending", "daily_limit"),
+)
 def resend_invite(invite_id: str) -> Response:
+    """Resend an invitation
+
+    Sends a fresh link with a fresh expiry; the previous link stops working. Acts as the
+    token's owner, or (with invite-on-behalf) as the inviter.
+    """
     return _act(invite_id, invites.resend)
 
 
 @bp.post("/v1/invites/<invite_id>/revoke")
+@operation(
+    "revokeInvite",
+    scope="create-invites",
+    path_id=INVITE_ID,
+    answers={200: (contract.Invite, "Revoked.")},
+    refusals=("not_found", "not_allowed", "conflict"),
+)
 def revoke_invite(invite_id: str) -> Response:
+    """Revoke an invitation
+
+    The link stops working. Only pending invitations can be revoked. Acts as the token's
+    owner, or (with invite-on-behalf) as the inviter.
+    """
     return _act(invite_id, invites.revoke)
 
 
@@ -453,100 +321,120 @@ def revoke_invite(invite_id: str) -> Response:
 
 
 @bp.post("/v1/members")
-def create_member() -> Response:
-    """Headless join: what the join page does, for an organisation's own front end."""
-    auth = _auth()
-    auth.require("create-profiles")
-    _sent_as, data = _body(MEMBER_FIELDS)
-    session, now = get_session(), utcnow()
-    secret_digest = invites.digest(data["inviteId"])
-    for attempt in (1, 2):
-        try:
-            member = invites.accept(
-                session,
-                secret_digest,
-                email=data["email"],
-                full_name=data["fullName"],
-                password=data.get("password"),  # none: the member signs in elsewhere
-                now=now,
-                organization_id=auth.token.organization_id,
-                reach=reach(current_app),
-            )
-            audit.member_created(session, auth.owner, member, now)
-            session.commit()
-        except IntegrityError:
-            # Someone registered this address at the same moment: the retry says so.
-            session.rollback()
-            if attempt == 2:
-                raise
-            continue
-        row = queries.member_row(session, auth.token.organization_id, member.public_id)
-        location = url_for("api.get_member", member_id=member.public_id)
-        return _json(serializers.member(row), 201, {"Location": location})
-    raise AssertionError("unreachable")  # pragma: no cover
+@operation(
+    "createMember",
+    scope="create-profiles",
+    body=contract.NewMember,
+    answers={201: (contract.Member, "Joined.")},
+    refusals=(
+        *BODY_CODES,
+        "invalid_invite",
+        "account_exists",
+        "invite_expired",
+        "invite_revoked",
+        "invite_used",
+        "invite_superseded",
+        "invalid_email",
+    ),
+)
+def create_member(body: contract.NewMember) -> Response:
+    """Join through an invitation (headless)
+
+    Registers the invitee exactly as the join page does, for an organisation's own front
+    end: the new member is linked to the inviter and INVITE_LINKED is sent to webhooks.
+    """
+    auth, session, now = g.api, get_session(), utcnow()
+
+    def join() -> Member:
+        member = invites.accept(
+            session,
+            invites.digest(body.invite_id),
+            email=body.email,
+            full_name=body.full_name,
+            password=body.password,  # none: the member signs in elsewhere
+            now=now,
+            organization_id=auth.token.organization_id,
+            reach=reach(current_app),
+        )
+        audit.member_created(session, auth.owner, member, now)
+        return member
+
+    # A concurrent join with this address loses on the unique index; run again, it says so.
+    member = commit(join)
+    row = queries.member_row(session, auth.token.organization_id, member.public_id)
+    location = url_for("api.get_member", member_id=member.public_id)
+    return json_answer(serializers.member(row), 201, {"Location": location})
 
 
 @bp.get("/v1/members/<member_id>")
+@operation(
+    "getMember",
+    scope="read-profiles",
+    path_id="The member's public id (`mb-…`).",
+    answers={200: (contract.Member, "The member.")},
+    refusals=("not_found",),
+)
 def get_member(member_id: str) -> Response:
-    auth = _auth()
-    auth.require("read-profiles")
-    row = queries.member_row(get_session(), auth.token.organization_id, member_id)
-    return _json(serializers.member(row))
+    """Read a member
+
+    One member of the organisation, with who invited them.
+    """
+    row = queries.member_row(get_session(), g.api.token.organization_id, member_id)
+    return json_answer(serializers.member(row))
 
 
 # --- the audit log -------------------------------------------------------------------------
 
 
-def _audit_filters() -> tuple[audit_queries.AuditFilters, int, str | None]:
-    args = request.args
-    errors = _unknown_parameters(AUDIT_PARAMETERS)
-    limit = _limit(errors, audit_queries.DEFAULT_LIMIT, audit_queries.MAX_LIMIT)
-    values: dict[str, Any] = _created_range(errors)
-    if (action := args.get("action")) is not None:
-        if action not in audit.ACTIONS:
-            errors.append(
-                ("action", "There is no such action. The actions are listed at /api/docs.")
-            )
-        values["action"] = action
-    if (actor_id := args.get("actorId")) is not None:
-        actor = audit_queries.member_by_public_id(
-            get_session(), _auth().token.organization_id, actor_id
+def _actor_id(actor_public_id: str | None) -> int | None:
+    if actor_public_id is None:
+        return None
+    session, organization_id = get_session(), g.api.token.organization_id
+    actor = audit_queries.member_by_public_id(session, organization_id, actor_public_id)
+    if actor is None:
+        raise problems.FieldErrors(
+            [("actorId", "There is no member with this id in your organisation.")]
         )
-        if actor is None:
-            errors.append(("actorId", "There is no member with this id in your organisation."))
-        else:
-            values["actor_id"] = actor.id
-    cursor = args.get("cursor")
-    if cursor is not None:
-        try:
-            audit_queries.decode_cursor(cursor)
-        except DomainError as error:
-            errors.append(("cursor", error.message))
-    if errors:
-        raise problems.FieldErrors(errors)
-    return audit_queries.AuditFilters(**values), limit, cursor
+    return actor.id
 
 
 @bp.get("/v1/audit-events")
-def list_audit_events() -> Response:
-    auth = _auth()
-    auth.require("read-audit")
-    if not may_read_audit_log(auth.owner):
+@operation(
+    "listAuditEvents",
+    scope="read-audit",
+    query=contract.AuditListQuery,
+    answers={200: (contract.AuditEventList, "A page of audit events.")},
+    refusals=("invalid", "not_allowed"),
+)
+def list_audit_events(query: contract.AuditListQuery) -> Response:
+    """List the audit log
+
+    Changes to the organisation's settings, e-mail templates, webhooks, API tokens and
+    members, and invitations revoked by someone other than their inviter, newest first, a
+    page at a time. The token's owner must be an organisation admin (not_allowed otherwise).
+    """
+    owner = g.api.owner
+    if not may_read_audit_log(owner):
         # A token never reads more than its owner could on the settings page.
         raise NotAllowed(
-            f"This token's owner, {auth.owner.full_name}, isn't an organisation admin, and "
+            f"This token's owner, {owner.full_name}, isn't an organisation admin, and "
             "only organisation admins can read the audit log."
         )
-    filters, limit, cursor = _audit_filters()
+    filters = audit_queries.AuditFilters(
+        action=query.action,
+        actor_id=_actor_id(query.actor_id),
+        created_after=query.created_after,
+        created_before=query.created_before,
+    )
     page = audit_queries.list_events(
-        get_session(), auth.token.organization_id, filters, limit=limit, cursor=cursor
+        get_session(),
+        g.api.token.organization_id,
+        filters,
+        limit=query.limit,
+        cursor=query.cursor,
     )
-    return _json(
-        {
-            "data": [serializers.audit_event(row) for row in page.rows],
-            "nextCursor": page.next_cursor,
-        }
-    )
+    events = [serializers.audit_event(row) for row in page.rows]
+    return json_answer(contract.AuditEventList(data=events, next_cursor=page.next_cursor))
 
 
 # --- documentation -------------------------------------------------------------------------
@@ -554,7 +442,7 @@ def list_audit_events() -> Response:
 
 @bp.get("/v1/openapi.json")
 def openapi_document() -> Response:
-    return _json(openapi.document(current_app.config["PORTAL_BASE_URL"]))
+    return current_app.json.response(openapi.document(current_app.config["PORTAL_BASE_URL"]))
 
 
 @bp.get("/docs")

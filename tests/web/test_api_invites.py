@@ -352,7 +352,8 @@ def test_a_malformed_key_is_a_field_error(api, key):
 @contextmanager
 def _clock(moment):
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("portal.api.views.utcnow", lambda: moment)
+        for module in ("portal.api.views", "portal.api.operations"):
+            patch.setattr(f"{module}.utcnow", lambda: moment)
         yield
 
 

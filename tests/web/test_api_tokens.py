@@ -28,12 +28,6 @@ def admin(session, org):
     )
 
 
-@pytest.fixture
-def admin_client(client, admin):
-    assert login(client, admin.email).status_code == 302
-    return client
-
-
 def create_on_page(client, **fields):
     data = {"name": "Website", "scopes": ["read-invites", "create-invites"], **fields}
     return client.post(URL, data={**data, "csrf_token": csrf_token(client, URL)})

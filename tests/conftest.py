@@ -27,6 +27,7 @@ from portal.roles import Role
 from tests.factories import PASSWORD, make_member, make_org, make_unit
 from tests.mailserver import MailServer
 from tests.receiver import Receiver
+from tests.web.api_support import Api, make_token
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -219,3 +220,15 @@ def admin_client(client: FlaskClient, admin: Member) -> FlaskClient:
 @pytest.fixture
 def inviter_client(client: FlaskClient, inviter: Member) -> FlaskClient:
     return sign_in(client, inviter)
+
+
+@pytest.fixture
+def api_scopes() -> list[str] | None:
+    """The scopes of the `api` fixture's token: all of them, unless a file narrows them."""
+    return None
+
+
+# The API's counterpart of admin_client: the shared admin's token on every request.
+@pytest.fixture
+def api(client: FlaskClient, session: Session, admin: Member, api_scopes: list[str] | None) -> Api:
+    return Api(client, make_token(session, admin, scopes=api_scopes))

@@ -250,11 +250,6 @@ def _settings_form(client, **changes):
     return {**data, **{name: [value] for name, value in changes.items()}}
 
 
-@pytest.fixture
-def admin(session):
-    return make_member(session, make_org(session, "Riverside"), Role.ADMIN_TENANT)
-
-
 @pytest.mark.parametrize("colour", ["#2f6f4f\n", "#2f6f4f\r\n", " #2f6f4f", "#2f6f4fff", "2f6f4f"])
 def test_a_brand_colour_must_be_exactly_hash_and_six_hex_digits(client, session, admin, colour):
     login(client, admin.email)

@@ -17,15 +17,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, SQLModel
+from werkzeug.test import TestResponse
 
 from portal import create_app, passwords
 from portal.db import make_engine
 from portal.migrate import upgrade
 from portal.models import Member, Organization, Unit
 from portal.roles import Role
-from tests.factories import make_member, make_org, make_unit
+from tests.factories import PASSWORD, make_member, make_org, make_unit
 from tests.mailserver import MailServer
 from tests.receiver import Receiver
+from tests.web.api_support import Api, make_token
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -168,9 +170,18 @@ def csrf_token(client: FlaskClient, path: str = "/login") -> str:
     return match.group(1) or match.group(2)
 
 
-def login(client: FlaskClient, email: str, password: str = "correct horse battery"):
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
+    """Post the login form as a browser would; the response, whether it worked or not."""
     token = csrf_token(client, "/login")
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def sign_in(client: FlaskClient, member: Member, password: str = PASSWORD) -> FlaskClient:
+    """`client`, signed in as `member`: for tests about what a signed-in member sees, so a
+    login that fails stops the test here rather than as a puzzling 302 or 403 later."""
+    response = login(client, member.email, password)
+    assert response.status_code == 302, f"{member.email} could not sign in"
+    return client
 
 
 # The organisation most tests share; files that need other branding or names keep their own.
@@ -198,3 +209,26 @@ def inviter(session: Session, org: Organization) -> Member:
     return make_member(
         session, org, Role.ADMIN_TENANT, email="ines@example.org", full_name="Ines Inviter"
     )
+
+
+# The test's own client signed in, not a second one: a test may still use `client` for it.
+@pytest.fixture
+def admin_client(client: FlaskClient, admin: Member) -> FlaskClient:
+    return sign_in(client, admin)
+
+
+@pytest.fixture
+def inviter_client(client: FlaskClient, inviter: Member) -> FlaskClient:
+    return sign_in(client, inviter)
+
+
+@pytest.fixture
+def api_scopes() -> list[str] | None:
+    """The scopes of the `api` fixture's token: all of them, unless a file narrows them."""
+    return None
+
+
+# The API's counterpart of admin_client: the shared admin's token on every request.
+@pytest.fixture
+def api(client: FlaskClient, session: Session, admin: Member, api_scopes: list[str] | None) -> Api:
+    return Api(client, make_token(session, admin, scopes=api_scopes))

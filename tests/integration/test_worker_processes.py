@@ -17,18 +17,17 @@ from portal.config import ROOT
 from portal.delivery.worker import Worker
 from portal.invites import service as invites
 from portal.models import OutboxItem
-from portal.roles import Role
 from tests.conftest import TEST_DATABASE_URL
-from tests.factories import make_member, make_org, settings
+from tests.factories import settings
 
 LEASE_SECONDS = 3
 
 
 @pytest.fixture
-def inviter(session):
-    org = make_org(session, "Harbour Club")
+def inviter(inviter, session, org):
+    """conftest's inviter, under a daily limit that no queue here reaches."""
     settings(session, org, daily_limit_per_member=5000)
-    return make_member(session, org, Role.ADMIN_TENANT, email="ines@example.org")
+    return inviter
 
 
 def queue(session, inviter, count: int) -> None:

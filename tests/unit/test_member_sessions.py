@@ -19,11 +19,6 @@ from portal.roles import MemberStatus, Role
 from tests.factories import make_member, make_org, make_unit
 
 
-@pytest.fixture
-def org(session):
-    return make_org(session)
-
-
 def test_a_session_id_names_the_member_and_its_generation(session, org):
     member = make_member(session, org)
     assert member.get_id() == f"{member.public_id}:0"

@@ -13,12 +13,10 @@ from portal.clock import utcnow
 from portal.delivery.errors import PermanentFailure
 from portal.invites import service as invites
 from portal.models import OutboxItem
-from portal.roles import Role
 from portal.webhooks import service as webhooks
 from portal.webhooks.channel import AddressRefused, PinnedTransport, WebhookChannel
 from portal.webhooks.urls import is_internal
 from tests.conftest import app_config
-from tests.factories import make_member, make_org
 
 # 127.0.0.2 plays a public address: nothing listens there, so "connected to it" shows as a
 # refused connection, and no packet leaves the machine. Every other address keeps the real
@@ -81,7 +79,7 @@ def test_a_pinned_call_reaches_the_checked_address_with_the_original_host_name(r
 
 
 def test_the_worker_channel_refuses_for_good_a_name_that_now_points_inside(
-    database_url, smtp, session, receiver
+    database_url, smtp, session, receiver, admin
 ):
     """Saved while it pointed outside; at delivery the name answers loopback: nothing is
     sent, and the failure is permanent (retrying would only knock again)."""
@@ -93,8 +91,6 @@ def test_the_worker_channel_refuses_for_good_a_name_that_now_points_inside(
             WEBHOOK_ALLOW_PRIVATE_NETWORKS=False,
         )
     )
-    org = make_org(session)
-    admin = make_member(session, org, Role.ADMIN_TENANT)
     webhooks.create_endpoint(
         session,
         admin,

@@ -20,8 +20,8 @@ from tests.web.test_audit_log import add_events
 
 
 @pytest.fixture
-def api(client, session, admin):
-    return Api(client, make_token(session, admin, scopes=["read-audit"]))
+def api_scopes():
+    return ["read-audit"]
 
 
 def ids(rows) -> list[str]:

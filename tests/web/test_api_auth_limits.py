@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from portal.roles import Role
-from tests.factories import make_member, make_org
 from tests.web.api_support import bearer, make_token, problem
-
-
-@pytest.fixture
-def admin(session):
-    return make_member(session, make_org(session), Role.ADMIN_TENANT, email="admin@example.org")
 
 
 def test_failed_authentications_are_limited_per_client_whatever_token_is_sent(app, session, admin):

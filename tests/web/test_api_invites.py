@@ -37,11 +37,6 @@ def admin(session, org, unit):
     )
 
 
-@pytest.fixture
-def api(client, session, admin):
-    return Api(client, make_token(session, admin))
-
-
 def count(session, model, *where) -> int:
     return session.exec(select(func.count()).select_from(model).where(*where)).one()
 

@@ -31,11 +31,6 @@ def inviter(session, org, unit):
     )
 
 
-@pytest.fixture
-def api(client, session, admin):
-    return Api(client, make_token(session, admin))
-
-
 def invite(session, inviter, email=GUEST, now=None) -> str:
     """Send an invitation; the secret of its link."""
     sent = invites.send_invitation(session, inviter, email=email, now=now or utcnow())

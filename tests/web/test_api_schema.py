@@ -11,15 +11,11 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from portal.api.openapi import PROBLEM_CODES, document
-from portal.roles import Role
-from tests.factories import make_member, make_org
 from tests.web.api_support import bearer, make_token
 
 
 @pytest.fixture
-def api_token(app, session) -> str:
-    org = make_org(session, "Schema Club")
-    admin = make_member(session, org, Role.ADMIN_TENANT, email="admin@example.org")
+def api_token(app, session, admin) -> str:
     # Generated requests arrive far faster than any real client's; the limit has its own test.
     app.config["API_RATE_LIMIT"] = "100000 per minute"
     return make_token(session, admin)

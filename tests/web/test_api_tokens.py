@@ -21,19 +21,6 @@ URL = "/admin/settings/api-tokens"
 NEW_TOKEN = re.compile(r'id="new-token" class="secret" value="(mpt_[\w-]+)"')
 
 
-@pytest.fixture
-def admin(session, org):
-    return make_member(
-        session, org, Role.ADMIN_TENANT, email="admin@example.org", full_name="Ada Admin"
-    )
-
-
-@pytest.fixture
-def admin_client(client, admin):
-    assert login(client, admin.email).status_code == 302
-    return client
-
-
 def create_on_page(client, **fields):
     data = {"name": "Website", "scopes": ["read-invites", "create-invites"], **fields}
     return client.post(URL, data={**data, "csrf_token": csrf_token(client, URL)})

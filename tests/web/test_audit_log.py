@@ -31,12 +31,6 @@ def org(session):
     return make_org(session, "Riverside")
 
 
-@pytest.fixture
-def admin_client(client, admin):
-    assert login(client, admin.email).status_code == 302
-    return client
-
-
 def add_events(session, actor, count, *, action="template.created", start=None, step=None):
     """`count` rows straight into the table, oldest first (ids grow with time)."""
     start = start or utcnow() - timedelta(days=1)

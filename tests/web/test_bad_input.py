@@ -38,7 +38,7 @@ from portal.models import (
 )
 from portal.roles import Role
 from portal.validation import text_problem
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, sign_in
 from tests.factories import make_member, make_org, settings
 from tests.web.api_support import Api, make_token
 from tests.web.form_support import field_error, form_on_page
@@ -174,9 +174,10 @@ class FormCase:
         return target, data
 
 
+# The page builders run inside parametrised cases with no fixtures of their own to ask for.
 def as_admin(client: FlaskClient, session: Session) -> Member:
     admin = make_member(session, make_org(session, "Bad Input Club"), Role.ADMIN_TENANT)
-    login(client, admin.email)
+    sign_in(client, admin)
     return admin
 
 

@@ -19,17 +19,12 @@ from tests.factories import make_member, make_org, make_unit, settings
 HX = {"HX-Request": "true"}
 
 
+# The inviter here is a plain inviter of the unit, not conftest's tenant admin.
 @pytest.fixture
-def member(session, org, unit):
+def inviter(session, org, unit):
     return make_member(
         session, org, Role.USER, unit=unit, email="ines@example.org", full_name="Ines Inviter"
     )
-
-
-@pytest.fixture
-def signed_in(client, member):
-    login(client, member.email)
-    return client
 
 
 def post_invite(client, headers=None, **data):
@@ -41,8 +36,8 @@ def post_invite(client, headers=None, **data):
     )
 
 
-def test_dashboard_has_the_send_form_and_the_lists(signed_in):
-    response = signed_in.get("/invites")
+def test_dashboard_has_the_send_form_and_the_lists(inviter_client):
+    response = inviter_client.get("/invites")
     assert "HX-Request" in response.headers["Vary"]  # page and partial share one URL
     page = response.get_data(as_text=True)
     for text in (
@@ -57,8 +52,8 @@ def test_dashboard_has_the_send_form_and_the_lists(signed_in):
         assert text in page
 
 
-def test_htmx_send_returns_a_cleared_form_and_the_lists_out_of_band(signed_in, session):
-    response = post_invite(signed_in, HX, full_name="Gina", message="Hello!")
+def test_htmx_send_returns_a_cleared_form_and_the_lists_out_of_band(inviter_client, session):
+    response = post_invite(inviter_client, HX, full_name="Gina", message="Hello!")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Invitation sent to guest@example.org." in page
@@ -68,10 +63,10 @@ def test_htmx_send_returns_a_cleared_form_and_the_lists_out_of_band(signed_in, s
     assert session.exec(select(Invitation)).one().full_name == "Gina"
 
 
-def test_without_javascript_send_redirects_and_flashes(signed_in):
-    response = post_invite(signed_in)
+def test_without_javascript_send_redirects_and_flashes(inviter_client):
+    response = post_invite(inviter_client)
     assert response.status_code == 302
-    page = signed_in.get("/invites").get_data(as_text=True)
+    page = inviter_client.get("/invites").get_data(as_text=True)
     assert "Invitation sent to guest@example.org." in page
     assert "guest@example.org</td>" in page
 
@@ -86,9 +81,9 @@ def test_without_javascript_send_redirects_and_flashes(signed_in):
     ],
 )
 def test_refusals_are_shown_next_to_the_field_and_nothing_is_written(
-    signed_in, session, data, status, message
+    inviter_client, session, data, status, message
 ):
-    response = post_invite(signed_in, HX, **data)
+    response = post_invite(inviter_client, HX, **data)
     assert response.status_code == status
     page = response.get_data(as_text=True)
     assert message in page
@@ -97,12 +92,14 @@ def test_refusals_are_shown_next_to_the_field_and_nothing_is_written(
     assert session.exec(select(OutboxItem)).all() == []
 
 
-def test_your_own_pending_address_is_refused_with_an_offer_to_resend(signed_in, session, member):
+def test_your_own_pending_address_is_refused_with_an_offer_to_resend(
+    inviter_client, session, inviter
+):
     invites.send_invitation(
-        session, member, email="guest@example.org", now=utcnow() - timedelta(hours=1)
+        session, inviter, email="guest@example.org", now=utcnow() - timedelta(hours=1)
     )
     session.commit()
-    response = post_invite(signed_in, HX)
+    response = post_invite(inviter_client, HX)
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "already has a pending invitation" in page
@@ -110,15 +107,15 @@ def test_your_own_pending_address_is_refused_with_an_offer_to_resend(signed_in, 
     assert len(session.exec(select(Invitation)).all()) == 1
 
 
-def test_the_resend_offer_answers_with_a_cleared_form(signed_in, session, member):
+def test_the_resend_offer_answers_with_a_cleared_form(inviter_client, session, inviter):
     invitation = invites.send_invitation(
-        session, member, email="guest@example.org", now=utcnow() - timedelta(hours=1)
+        session, inviter, email="guest@example.org", now=utcnow() - timedelta(hours=1)
     ).invitation
     session.commit()
-    response = signed_in.post(
+    response = inviter_client.post(
         f"/invites/{invitation.public_id}/resend",
         headers=HX,
-        data={"csrf_token": csrf_token(signed_in, "/invites"), "from": "send-form"},
+        data={"csrf_token": csrf_token(inviter_client, "/invites"), "from": "send-form"},
     )
     page = response.get_data(as_text=True)
     assert page.lstrip().startswith('<section id="send-invitation"')
@@ -128,9 +125,9 @@ def test_the_resend_offer_answers_with_a_cleared_form(signed_in, session, member
 
 
 def test_someone_elses_pending_address_is_refused_without_details(
-    client, session, org, unit, member
+    client, session, org, unit, inviter
 ):
-    invites.send_invitation(session, member, email="guest@example.org", now=utcnow())
+    invites.send_invitation(session, inviter, email="guest@example.org", now=utcnow())
     session.commit()
     other = make_member(session, org, Role.USER, unit=unit)
     login(client, other.email)
@@ -141,12 +138,12 @@ def test_someone_elses_pending_address_is_refused_without_details(
     assert "Resend the pending invitation" not in page
 
 
-def test_an_account_elsewhere_gets_the_same_answer_as_a_member_here(signed_in, session, org):
+def test_an_account_elsewhere_gets_the_same_answer_as_a_member_here(inviter_client, session, org):
     make_member(session, org, email="old.friend@example.org")
     make_member(session, make_org(session), email="stranger@example.org")
     answers = []
     for address in ("old.friend@example.org", "stranger@example.org"):
-        response = post_invite(signed_in, HX, email=address)
+        response = post_invite(inviter_client, HX, email=address)
         page = response.get_data(as_text=True)
         assert f"{address} already has an account, so it can&#39;t be invited." in page
         answers.append((response.status_code, page.replace(address, "<address>")))
@@ -155,36 +152,38 @@ def test_an_account_elsewhere_gets_the_same_answer_as_a_member_here(signed_in, s
     assert session.exec(select(Invitation)).all() == []
 
 
-def test_refused_sends_on_the_form_count_towards_the_daily_limit(signed_in, session, org):
+def test_refused_sends_on_the_form_count_towards_the_daily_limit(inviter_client, session, org):
     settings(session, org, daily_limit_per_member=2)
     make_member(session, make_org(session), email="stranger@example.org")
     for _ in range(2):
-        assert post_invite(signed_in, HX, email="stranger@example.org").status_code == 409
-    response = post_invite(signed_in, HX, email="new.friend@example.org")
+        assert post_invite(inviter_client, HX, email="stranger@example.org").status_code == 409
+    response = post_invite(inviter_client, HX, email="new.friend@example.org")
     assert response.status_code == 429
     assert "tried 2 more that were refused" in response.get_data(as_text=True)
     assert session.exec(select(Invitation)).all() == []
 
 
-def test_the_daily_limit_is_a_429_that_says_when_it_resets(signed_in, session, org):
+def test_the_daily_limit_is_a_429_that_says_when_it_resets(inviter_client, session, org):
     settings(session, org, daily_limit_per_member=1)
-    assert post_invite(signed_in, HX, email="a@example.org").status_code == 200
-    response = post_invite(signed_in, HX, email="b@example.org")
+    assert post_invite(inviter_client, HX, email="a@example.org").status_code == 200
+    response = post_invite(inviter_client, HX, email="b@example.org")
     assert response.status_code == 429
     assert "It resets at" in response.get_data(as_text=True)
 
 
-def test_a_double_submit_creates_one_invitation(signed_in, session):
-    first = post_invite(signed_in, HX)
-    second = post_invite(signed_in, HX)
+def test_a_double_submit_creates_one_invitation(inviter_client, session):
+    first = post_invite(inviter_client, HX)
+    second = post_invite(inviter_client, HX)
     assert first.status_code == second.status_code == 200
     assert len(session.exec(select(Invitation)).all()) == 1
     assert len(session.exec(select(OutboxItem)).all()) == 1
 
 
-def test_a_changed_request_seconds_later_offers_resend_and_keeps_what_was_typed(signed_in, session):
-    assert post_invite(signed_in, HX, full_name="Gina", message="Hello!").status_code == 200
-    response = post_invite(signed_in, HX, full_name="Gina", message="Bring your boots")
+def test_a_changed_request_seconds_later_offers_resend_and_keeps_what_was_typed(
+    inviter_client, session
+):
+    assert post_invite(inviter_client, HX, full_name="Gina", message="Hello!").status_code == 200
+    response = post_invite(inviter_client, HX, full_name="Gina", message="Bring your boots")
     assert response.status_code == 409
     page = response.get_data(as_text=True)
     assert "already has a pending invitation" in page
@@ -193,19 +192,21 @@ def test_a_changed_request_seconds_later_offers_resend_and_keeps_what_was_typed(
     assert session.exec(select(Invitation)).one().message == "Hello!"
 
 
-def test_without_permission_the_post_is_refused_and_nothing_written(signed_in, session, org):
+def test_without_permission_the_post_is_refused_and_nothing_written(inviter_client, session, org):
     settings(session, org, min_inviter_role=Role.ADMIN_TENANT.value)
-    response = post_invite(signed_in)
+    response = post_invite(inviter_client)
     assert response.status_code == 403
     assert session.exec(select(Invitation)).all() == []
 
 
-def test_expired_invitations_show_under_expired_immediately_with_resend(signed_in, session, member):
+def test_expired_invitations_show_under_expired_immediately_with_resend(
+    inviter_client, session, inviter
+):
     sent = invites.send_invitation(
-        session, member, email="late@example.org", now=utcnow() - timedelta(days=15)
+        session, inviter, email="late@example.org", now=utcnow() - timedelta(days=15)
     )
     session.commit()
-    page = signed_in.get("/invites", headers=HX).get_data(as_text=True)
+    page = inviter_client.get("/invites", headers=HX).get_data(as_text=True)
     expired_section = page.split('id="list-expired"')[1].split("</section>")[0]
     assert "late@example.org" in expired_section
     assert "Resend: late@example.org" in expired_section
@@ -213,15 +214,17 @@ def test_expired_invitations_show_under_expired_immediately_with_resend(signed_i
 
 
 @pytest.mark.parametrize("action", ["resend", "extend", "revoke"])
-def test_row_actions_answer_htmx_with_the_lists_and_a_notice(signed_in, session, member, action):
+def test_row_actions_answer_htmx_with_the_lists_and_a_notice(
+    inviter_client, session, inviter, action
+):
     invitation = invites.send_invitation(
-        session, member, email="guest@example.org", now=utcnow()
+        session, inviter, email="guest@example.org", now=utcnow()
     ).invitation
     session.commit()
-    response = signed_in.post(
+    response = inviter_client.post(
         f"/invites/{invitation.public_id}/{action}",
         headers=HX,
-        data={"csrf_token": csrf_token(signed_in, "/invites")},
+        data={"csrf_token": csrf_token(inviter_client, "/invites")},
     )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
@@ -231,20 +234,20 @@ def test_row_actions_answer_htmx_with_the_lists_and_a_notice(signed_in, session,
     ] in page
 
 
-def test_revoke_without_javascript_asks_first(signed_in, session, member):
+def test_revoke_without_javascript_asks_first(inviter_client, session, inviter):
     invitation = invites.send_invitation(
-        session, member, email="guest@example.org", now=utcnow()
+        session, inviter, email="guest@example.org", now=utcnow()
     ).invitation
     session.commit()
-    page = signed_in.get(f"/invites/{invitation.public_id}/revoke").get_data(as_text=True)
+    page = inviter_client.get(f"/invites/{invitation.public_id}/revoke").get_data(as_text=True)
     assert "Revoke the invitation?" in page
     session.refresh(invitation)
     assert invitation.status == "PENDING"
 
 
-def test_someone_elses_invitation_is_not_found(client, session, org, unit, member):
+def test_someone_elses_invitation_is_not_found(client, session, org, unit, inviter):
     invitation = invites.send_invitation(
-        session, member, email="guest@example.org", now=utcnow()
+        session, inviter, email="guest@example.org", now=utcnow()
     ).invitation
     session.commit()
     login(client, make_member(session, org, Role.USER, unit=unit).email)
@@ -258,9 +261,9 @@ def test_someone_elses_invitation_is_not_found(client, session, org, unit, membe
 
 
 def test_hr_sees_their_units_invitations_with_invited_by_and_a_filter(
-    app, client, session, org, unit, member
+    app, client, session, org, unit, inviter
 ):
-    invites.send_invitation(session, member, email="north@example.org", now=utcnow())
+    invites.send_invitation(session, inviter, email="north@example.org", now=utcnow())
     south = make_unit(session, org, "South")
     southerner = make_member(session, org, Role.USER, unit=south, full_name="Sam South")
     invites.send_invitation(session, southerner, email="south@example.org", now=utcnow())
@@ -270,7 +273,7 @@ def test_hr_sees_their_units_invitations_with_invited_by_and_a_filter(
     page = client.get("/invites").get_data(as_text=True)
     assert "north@example.org" in page and "south@example.org" not in page
     assert '<th scope="col">Invited by</th>' in page
-    assert f'<option value="{member.public_id}"' in page
+    assert f'<option value="{inviter.public_id}"' in page
     admin = make_member(session, org, Role.ADMIN_TENANT, unit=unit)
     client = app.test_client()
     login(client, admin.email)
@@ -280,29 +283,31 @@ def test_hr_sees_their_units_invitations_with_invited_by_and_a_filter(
     assert "south@example.org" in only_sam and "north@example.org" not in only_sam
 
 
-def test_members_see_only_their_own_invitations(client, session, org, unit, member):
-    invites.send_invitation(session, member, email="mine@example.org", now=utcnow())
+def test_members_see_only_their_own_invitations(client, session, org, unit, inviter):
+    invites.send_invitation(session, inviter, email="mine@example.org", now=utcnow())
     session.commit()
     login(client, make_member(session, org, Role.USER, unit=unit).email)
     assert "mine@example.org" not in client.get("/invites").get_data(as_text=True)
 
 
-def test_load_more_pages_by_keyset_without_gaps_or_duplicates(signed_in, session, org, member):
+def test_load_more_pages_by_keyset_without_gaps_or_duplicates(
+    inviter_client, session, org, inviter
+):
     settings(session, org, daily_limit_per_member=1000)
     sent = []
     for n in range(60):
         sent.append(
             invites.send_invitation(
-                session, member, email=f"g{n}@example.org", now=utcnow()
+                session, inviter, email=f"g{n}@example.org", now=utcnow()
             ).invitation.email
         )
     session.commit()
-    settings_page = signed_in.get("/invites").get_data(as_text=True)
+    settings_page = inviter_client.get("/invites").get_data(as_text=True)
     seen = [e for e in sent if f">{e}</td>" in settings_page]
     assert len(seen) == 25
     after = settings_page.split("/invites/more/pending?after=")[1].split('"')[0].split("&")[0]
     while after:
-        chunk = signed_in.get(f"/invites/more/pending?after={after}", headers=HX)
+        chunk = inviter_client.get(f"/invites/more/pending?after={after}", headers=HX)
         text = chunk.get_data(as_text=True)
         seen += [e for e in sent if f">{e}</td>" in text]
         after = (
@@ -328,23 +333,23 @@ def count_queries(engine):
 
 
 def test_the_dashboard_costs_the_same_queries_for_10_or_500_invitations(
-    signed_in, session, engine, org, member
+    inviter_client, session, engine, org, inviter
 ):
     settings(session, org, daily_limit_per_member=1000)
 
     def fill(upto: int) -> None:
         existing = len(session.exec(select(Invitation)).all())
         for n in range(existing, upto):
-            invites.send_invitation(session, member, email=f"q{n}@example.org", now=utcnow())
+            invites.send_invitation(session, inviter, email=f"q{n}@example.org", now=utcnow())
         session.commit()
 
     fill(10)
-    signed_in.get("/invites")  # warm-up: caches, login
+    inviter_client.get("/invites")  # warm-up: caches, login
     with count_queries(engine) as small:
-        assert signed_in.get("/invites").status_code == 200
+        assert inviter_client.get("/invites").status_code == 200
     fill(500)
     with count_queries(engine) as large:
-        assert signed_in.get("/invites").status_code == 200
+        assert inviter_client.get("/invites").status_code == 200
     assert len(small) == len(large), (small, large)
     assert len(large) <= 12
 
@@ -363,16 +368,16 @@ def _row_of(page, invitation) -> str:
 
 @pytest.mark.parametrize("headers", [HX, {}], ids=["htmx", "no-javascript"])
 def test_extend_past_the_longest_validity_is_refused_where_the_button_was(
-    signed_in, session, org, member, headers
+    inviter_client, session, org, inviter, headers
 ):
     settings(session, org, expiry_days=14, max_validity_days=20)
     now = utcnow()
     invitation = invites.send_invitation(
-        session, member, email="guest@example.org", now=now
+        session, inviter, email="guest@example.org", now=now
     ).invitation
     session.commit()
-    assert _act(signed_in, invitation, "extend", HX).status_code == 200  # 14 → 20 days
-    response = _act(signed_in, invitation, "extend", headers)
+    assert _act(inviter_client, invitation, "extend", HX).status_code == 200  # 14 → 20 days
+    response = _act(inviter_client, invitation, "extend", headers)
     assert response.status_code == 409
     row = _row_of(response.get_data(as_text=True), invitation)
     until = (now + timedelta(days=20)).strftime("%d %B %Y")
@@ -386,10 +391,10 @@ def test_extend_past_the_longest_validity_is_refused_where_the_button_was(
 
 @pytest.mark.parametrize("role", [Role.HR_LOCAL, Role.ADMIN_TENANT])
 def test_hr_and_admins_see_and_revoke_invitations_while_invitations_are_off(
-    client, session, org, unit, member, role
+    client, session, org, unit, inviter, role
 ):
     invitation = invites.send_invitation(
-        session, member, email="guest@example.org", now=utcnow()
+        session, inviter, email="guest@example.org", now=utcnow()
     ).invitation
     session.commit()
     settings(session, org, enabled=False)
@@ -410,8 +415,8 @@ def test_hr_and_admins_see_and_revoke_invitations_while_invitations_are_off(
     assert invitation.status == "REVOKED"
 
 
-def test_members_still_get_the_refusal_while_invitations_are_off(signed_in, session, org):
+def test_members_still_get_the_refusal_while_invitations_are_off(inviter_client, session, org):
     settings(session, org, enabled=False)
-    response = signed_in.get("/invites")
+    response = inviter_client.get("/invites")
     assert response.status_code == 403
     assert "turned off" in response.get_data(as_text=True)

@@ -14,7 +14,7 @@ from portal.clock import utcnow
 from portal.delivery.worker import Worker
 from portal.invites import service as invites
 from portal.models import DevMail, Invitation, Member, OutboxItem
-from tests.conftest import app_config, csrf_token, login
+from tests.conftest import app_config, csrf_token, login, sign_in
 from tests.factories import make_member, settings
 from tests.web.api_support import Api, field_errors, make_token, problem
 
@@ -54,19 +54,6 @@ def connections(monkeypatch):
     return opened
 
 
-@pytest.fixture
-def ines(client, inviter):
-    """The inviter, signed in."""
-    login(client, inviter.email)
-    return client
-
-
-def signed_in(app):
-    client = app.test_client()
-    login(client, "ines@example.org")
-    return client
-
-
 def send_form(client, email, **extra):
     data = {"email": email, "csrf_token": csrf_token(client, "/invites"), **extra}
     return client.post("/invites", data=data)
@@ -82,19 +69,21 @@ def nothing_stored(session):
 
 
 def test_the_form_refuses_an_address_the_mail_server_cant_take_and_says_why(
-    ines, session, smtp, inviter
+    inviter_client, session, smtp, inviter
 ):
     smtp.smtputf8 = False
-    response = send_form(ines, ZOE)
+    response = send_form(inviter_client, ZOE)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert escape(f"{ZOE} can't be invited: {REASON}") in page
     nothing_stored(session)
 
 
-def test_the_form_takes_it_when_the_mail_server_offers_smtputf8(app, ines, session, smtp, inviter):
+def test_the_form_takes_it_when_the_mail_server_offers_smtputf8(
+    app, inviter_client, session, smtp, inviter
+):
     smtp.smtputf8 = True
-    response = send_form(ines, ZOE)
+    response = send_form(inviter_client, ZOE)
     assert response.status_code == 302
     assert session.exec(select(Invitation)).one().email == ZOE
     assert Worker(app).run_once().delivered == 1
@@ -109,9 +98,11 @@ def test_the_api_refuses_an_address_the_mail_server_cant_take(client, session, s
     nothing_stored(session)
 
 
-def test_a_non_ascii_domain_is_taken_by_a_server_without_smtputf8(ines, session, smtp, inviter):
+def test_a_non_ascii_domain_is_taken_by_a_server_without_smtputf8(
+    inviter_client, session, smtp, inviter
+):
     smtp.smtputf8 = False
-    assert send_form(ines, "guest@bücher.de").status_code == 302
+    assert send_form(inviter_client, "guest@bücher.de").status_code == 302
     assert session.exec(select(Invitation)).one().email == "guest@bücher.de"
 
 
@@ -119,13 +110,13 @@ def test_a_non_ascii_domain_is_taken_by_a_server_without_smtputf8(ines, session,
 
 
 def test_the_server_is_asked_once_and_only_for_a_non_ascii_local_part(
-    app, ines, session, smtp, inviter, connections
+    app, inviter_client, session, smtp, inviter, connections
 ):
     smtp.smtputf8 = True
-    assert send_form(ines, "plain@example.org").status_code == 302
+    assert send_form(inviter_client, "plain@example.org").status_code == 302
     assert connections == []  # an ASCII address never needs the question
-    assert send_form(ines, ZOE).status_code == 302
-    assert send_form(ines, "chloé@example.org").status_code == 302
+    assert send_form(inviter_client, ZOE).status_code == 302
+    assert send_form(inviter_client, "chloé@example.org").status_code == 302
     assert len(connections) == 1
 
 
@@ -134,7 +125,7 @@ def test_mail_smtputf8_no_refuses_even_when_the_server_offers_it(
 ):
     smtp.smtputf8 = True
     app = make_app(MAIL_SMTPUTF8="no")
-    response = send_form(signed_in(app), ZOE)
+    response = send_form(sign_in(app.test_client(), inviter), ZOE)
     assert response.status_code == 422
     assert escape(REASON) in response.get_data(as_text=True)
     assert connections == []
@@ -146,7 +137,7 @@ def test_mail_smtputf8_yes_takes_the_address_without_asking(
 ):
     smtp.smtputf8 = False
     app = make_app(MAIL_SMTPUTF8="yes")
-    assert send_form(signed_in(app), ZOE).status_code == 302
+    assert send_form(sign_in(app.test_client(), inviter), ZOE).status_code == 302
     assert connections == []
     # Told wrongly, the server can't take it after all: that e-mail fails, with the reason.
     assert Worker(app).run_once().failed == 1
@@ -158,20 +149,20 @@ def test_mail_smtputf8_yes_takes_the_address_without_asking(
 
 
 def test_while_the_server_cant_be_asked_the_address_is_taken_and_asked_about_later(
-    app, ines, session, smtp, inviter, connections
+    app, inviter_client, session, smtp, inviter, connections
 ):
     smtp.stop()
-    assert send_form(ines, ZOE).status_code == 302
+    assert send_form(inviter_client, ZOE).status_code == 302
     smtp.start()
     smtp.smtputf8 = False
-    response = send_form(ines, "chloé@example.org")
+    response = send_form(inviter_client, "chloé@example.org")
     assert response.status_code == 422
     assert len(connections) == 2  # the failed question wasn't remembered
 
 
 def test_the_development_mailbox_takes_every_address(make_app, session, inviter):
     app = make_app(MAIL_SERVER=None)
-    assert send_form(signed_in(app), ZOE).status_code == 302
+    assert send_form(sign_in(app.test_client(), inviter), ZOE).status_code == 302
     assert Worker(app).run_once().delivered == 1
     assert session.exec(select(DevMail)).one().recipient == ZOE
 

@@ -38,12 +38,6 @@ def org(session):
     )
 
 
-@pytest.fixture
-def admin_client(client, admin):
-    assert login(client, admin.email).status_code == 302
-    return client
-
-
 def make_template(
     session,
     actor,

@@ -25,7 +25,7 @@ from portal.roles import Role
 from portal.validation import PlainText, check_text, text_problem
 from tests.conftest import csrf_token, login
 from tests.factories import make_member, make_org, settings
-from tests.web.api_support import Api, field_errors, make_token
+from tests.web.api_support import field_errors
 from tests.web.form_support import form_on_page
 
 BCC = "Eve\r\nBcc: victim@example.org"
@@ -129,11 +129,9 @@ def test_a_name_that_would_add_a_bcc_header_is_refused_at_join(client, session):
     assert session.exec(select(Member).where(Member.email == "new@example.org")).first() is None
 
 
-def test_a_name_that_would_add_a_bcc_header_is_refused_by_the_api(client, session):
-    admin = make_member(session, make_org(session), Role.ADMIN_TENANT)
+def test_a_name_that_would_add_a_bcc_header_is_refused_by_the_api(api, session, admin):
     sent = invites.send_invitation(session, admin, email="new@example.org", now=utcnow())
     session.commit()
-    api = Api(client, make_token(session, admin))
     joined = api.post(
         "/members",
         json={"inviteId": sent.secret, "email": "new@example.org", "fullName": BCC},
@@ -164,8 +162,7 @@ def test_an_invitee_name_with_a_line_break_is_refused_on_the_send_form(client, s
     assert session.exec(select(Invitation)).first() is None
 
 
-def test_a_template_subject_with_a_control_character_is_refused_by_the_service(session):
-    admin = make_member(session, make_org(session), Role.ADMIN_TENANT)
+def test_a_template_subject_with_a_control_character_is_refused_by_the_service(session, admin):
     with pytest.raises(Invalid) as refused:
         email_templates.create(
             session,
@@ -178,9 +175,8 @@ def test_a_template_subject_with_a_control_character_is_refused_by_the_service(s
     ]
 
 
-def test_a_nul_in_a_choice_is_a_field_error_not_a_database_error(client, session):
+def test_a_nul_in_a_choice_is_a_field_error_not_a_database_error(client, session, admin):
     """PostgreSQL can't even compare text holding NUL: a choice must never reach a query."""
-    admin = make_member(session, make_org(session), Role.ADMIN_TENANT)
     email_templates.create(
         session, admin, email_templates.TemplateInput("Spring", "Hello", "Hi."), utcnow()
     )
@@ -211,9 +207,7 @@ def test_a_control_character_in_a_query_parameter_is_refused_before_any_lookup(c
 
 
 @pytest.mark.parametrize("name", ["email", "fullName", "firstName", "message", "inviterId"])
-def test_a_lone_surrogate_in_any_json_string_answers_422_not_500(client, session, name):
-    owner = make_member(session, make_org(session), Role.ADMIN_TENANT)
-    api = Api(client, make_token(session, owner))
+def test_a_lone_surrogate_in_any_json_string_answers_422_not_500(api, session, name):
     body = {"email": "a@example.org", name: "x\ud800"}
     response = api.post(
         "/invites", data=json.dumps(body), headers={"Content-Type": "application/json"}
@@ -224,8 +218,7 @@ def test_a_lone_surrogate_in_any_json_string_answers_422_not_500(client, session
     assert session.exec(select(Invitation)).first() is None
 
 
-def test_a_lone_surrogate_in_a_new_members_password_answers_422_not_500(client, session):
-    admin = make_member(session, make_org(session), Role.ADMIN_TENANT)
+def test_a_lone_surrogate_in_a_new_members_password_answers_422_not_500(api, session, admin):
     sent = invites.send_invitation(session, admin, email="new@example.org", now=utcnow())
     session.commit()
     body = {
@@ -234,7 +227,7 @@ def test_a_lone_surrogate_in_a_new_members_password_answers_422_not_500(client, 
         "fullName": "New Person",
         "password": "a long enough \ud800 password",
     }
-    response = Api(client, make_token(session, admin)).post(
+    response = api.post(
         "/members", data=json.dumps(body), headers={"Content-Type": "application/json"}
     )
     assert response.status_code == 422
@@ -248,11 +241,6 @@ def _settings_form(client, **changes):
     """The settings form as the page fills it in (so fields added later keep their value)."""
     data = form_on_page(client, "/admin/settings/invitations", "brand_color")
     return {**data, **{name: [value] for name, value in changes.items()}}
-
-
-@pytest.fixture
-def admin(session):
-    return make_member(session, make_org(session, "Riverside"), Role.ADMIN_TENANT)
 
 
 @pytest.mark.parametrize("colour", ["#2f6f4f\n", "#2f6f4f\r\n", " #2f6f4f", "#2f6f4fff", "2f6f4f"])

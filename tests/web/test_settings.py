@@ -30,13 +30,6 @@ def org(session):
     return make_org(session, "Riverside")
 
 
-@pytest.fixture
-def admin_client(client, session, org):
-    admin = make_member(session, org, Role.ADMIN_TENANT, email="admin@example.org")
-    assert login(client, admin.email).status_code == 302
-    return client
-
-
 def stored(session, org):
     session.expire_all()
     return session.get(InvitationSettings, org.id), session.get(Organization, org.id)

@@ -17,13 +17,6 @@ from tests.factories import make_member, make_org
 URL = "/admin/settings/webhooks"
 
 
-@pytest.fixture
-def admin_client(client, session):
-    org = make_org(session, "Harbour Club")
-    login(client, make_member(session, org, Role.ADMIN_TENANT).email)
-    return client
-
-
 def add_endpoint(client, url, events=("INVITE_LINKED",)):
     return client.post(
         URL,
@@ -149,12 +142,10 @@ def test_endpoints_of_another_organisation_are_not_found(client, session, receiv
     assert client.get(f"{URL}/{foreign.public_id}").status_code == 404
 
 
-def test_the_delivery_page_counts_the_queue(app, admin_client, session, smtp):
+def test_the_delivery_page_counts_the_queue(app, admin_client, session, smtp, admin):
     from portal.clock import utcnow
     from portal.invites import service as invites
-    from portal.models import Member
 
-    admin = session.exec(select(Member)).one()
     for n in range(3):
         invites.send_invitation(session, admin, email=f"g{n}@example.org", now=utcnow())
     session.commit()

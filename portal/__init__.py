@@ -9,7 +9,7 @@ from flask import Flask
 from flask_talisman import Talisman
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal import access_log, cli, db, sealing, templating
+from portal import access_log, cli, db, passwords, sealing, templating
 from portal.config import INSTANCE_PATH, ROOT, defaults, finalise, from_environment
 from portal.extensions import csrf, htmx_ext, limiter, login_manager, mail
 from portal.web import errors as web_errors
@@ -45,6 +45,11 @@ def create_app(config_overrides: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     db.init_app(app)
     sealing.configure(app.config["SECRET_KEY"])
+    passwords.configure(
+        app.config["PASSWORD_HASH_TIME_COST"],
+        app.config["PASSWORD_HASH_MEMORY_COST"],
+        app.config["PASSWORD_HASH_PARALLELISM"],
+    )
     templating.register(app)
     _init_extensions(app)
     _register_blueprints(app)

@@ -11,6 +11,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from portal import passwords
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_PATH = ROOT / "instance"
 
@@ -30,6 +32,9 @@ ENV_SETTINGS = (
     "MAIL_DEFAULT_SENDER",
     "MAIL_SMTPUTF8",
     "WEBHOOK_ALLOW_PRIVATE_NETWORKS",
+    "PASSWORD_HASH_TIME_COST",
+    "PASSWORD_HASH_MEMORY_COST",
+    "PASSWORD_HASH_PARALLELISM",
 )
 INT_SETTINGS = {
     "MAIL_PORT",
@@ -38,6 +43,9 @@ INT_SETTINGS = {
     "SWEEP_INTERVAL_SECONDS",
     "WEBHOOK_TIMEOUT_SECONDS",
     "WEBHOOK_DISABLE_AFTER_HOURS",
+    "PASSWORD_HASH_TIME_COST",
+    "PASSWORD_HASH_MEMORY_COST",
+    "PASSWORD_HASH_PARALLELISM",
 }
 BOOL_SETTINGS = {
     "MAIL_USE_TLS",
@@ -74,6 +82,11 @@ def defaults(instance_path: Path) -> dict[str, Any]:
         "LOGIN_LIMIT_PER_IP": "30 per 15 minutes",
         "LOGIN_LIMIT_PER_ACCOUNT": "5 per 15 minutes",
         "JOIN_LIMIT_PER_IP": "20 per 15 minutes",
+        # Argon2id's cost (portal/passwords.py). Lower it only for benchmarks and tests:
+        # it is what an attacker with the database pays per guess.
+        "PASSWORD_HASH_TIME_COST": passwords.DEFAULT_TIME_COST,
+        "PASSWORD_HASH_MEMORY_COST": passwords.DEFAULT_MEMORY_COST,  # KiB
+        "PASSWORD_HASH_PARALLELISM": passwords.DEFAULT_PARALLELISM,
         # The outbox worker (see portal/delivery/worker.py).
         "EMBEDDED_WORKER": False,  # make run turns it on: one process, worker in a thread
         "OUTBOX_LEASE_SECONDS": 120,

@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -36,13 +35,17 @@ def pytest_report_header() -> str:
     return f"database: {'PostgreSQL ' + TEST_DATABASE_URL if TEST_DATABASE_URL else 'SQLite'}"
 
 
+CHEAP_PASSWORD_HASHING = {
+    "PASSWORD_HASH_TIME_COST": 1,
+    "PASSWORD_HASH_MEMORY_COST": 1024,
+    "PASSWORD_HASH_PARALLELISM": 1,
+}
+
+
 @pytest.fixture(scope="session", autouse=True)
-def _cheap_password_hashing() -> Iterator[None]:
-    """Still Argon2id, with the cost turned down: the suite creates hundreds of members."""
-    original = passwords._hasher
-    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    yield
-    passwords._hasher = original
+def _cheap_password_hashing() -> None:
+    """For the services tested without an app (an app sets the same from its config)."""
+    passwords.configure(*CHEAP_PASSWORD_HASHING.values())
 
 
 @pytest.fixture(scope="session")
@@ -79,6 +82,8 @@ def app_config(database_url: str, **overrides: object) -> dict[str, object]:
         "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret-key",
         "PORTAL_BASE_URL": "http://portal.test",
+        # Still Argon2id, with the cost turned down: the suite creates hundreds of members.
+        **CHEAP_PASSWORD_HASHING,
         **overrides,
     }
 

@@ -15,7 +15,7 @@ from portal.email_addresses import normalise_email
 from portal.errors import DomainError, Invalid, NotFound
 from portal.models import Member
 from portal.orgs.service import check_password
-from portal.passwords import hash_password, verify_password
+from portal.passwords import hash_password, needs_rehash, verify_password
 from portal.policy import may_set_member_status, require
 from portal.roles import MemberStatus
 
@@ -59,6 +59,10 @@ def authenticate(session: Session, email: str, password: str) -> Member:
         raise LoginRefused("Your application is waiting for approval. We'll e-mail you when it is.")
     if member.status != MemberStatus.ACTIVE:
         raise LoginRefused("This account is disabled. Contact your organisation's admins.")
+    if needs_rehash(member.password_hash):
+        # Made with another cost than the configured one: the password is at hand only now.
+        member.password_hash = hash_password(password)
+        session.add(member)
     return member
 
 

@@ -21,6 +21,7 @@ from portal.auth.service import LoginRefused, authenticate, end_sessions, login_
 from portal.db import get_session
 from portal.extensions import client_ip, limiter
 from portal.safe_urls import safe_next
+from portal.web.unit_of_work import commit
 
 bp = Blueprint("auth", __name__)
 
@@ -65,7 +66,8 @@ def login() -> ResponseReturnValue:
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            member = authenticate(get_session(), form.email.data or "", form.password.data or "")
+            email, password = form.email.data or "", form.password.data or ""
+            member = commit(lambda: authenticate(get_session(), email, password))
         except LoginRefused as refused:
             form.form_errors.append(refused.message)
         else:

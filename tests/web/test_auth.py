@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from portal import passwords
 from portal.roles import Role
 from tests.conftest import csrf_token, login
 from tests.factories import make_member, make_org
@@ -288,3 +289,44 @@ def test_a_remember_cookie_from_before_logout_is_refused_after_it(app, client, m
     stale = app.test_client()
     stale.set_cookie("remember_token", remember)
     assert not signed_in(stale)
+
+
+# --- the password hash's cost is configuration ---------------------------------------------
+
+
+def test_a_hash_made_with_another_cost_is_replaced_at_login(database_url, session, member):
+    from portal import create_app
+    from tests.conftest import CHEAP_PASSWORD_HASHING, app_config
+
+    old_hash = member.password_hash
+    dearer = {**CHEAP_PASSWORD_HASHING, "PASSWORD_HASH_TIME_COST": 2}
+    app = create_app(app_config(database_url, **dearer))
+    try:
+        assert passwords.needs_rehash(old_hash)  # the app's setting is the process's
+        client = app.test_client()
+        assert login(client, member.email).status_code == 302
+        session.refresh(member)
+        assert member.password_hash != old_hash
+        assert ",t=2," in member.password_hash and not passwords.needs_rehash(member.password_hash)
+        client.post("/logout", data={"csrf_token": csrf_token(client, "/logout")})
+        assert login(client, member.email).status_code == 302  # the new hash verifies
+    finally:
+        app.extensions["portal.engine"].dispose()
+        passwords.configure(*CHEAP_PASSWORD_HASHING.values())
+
+
+def test_a_wrong_password_leaves_the_old_hash_alone(database_url, session, member):
+    from portal import create_app
+    from tests.conftest import CHEAP_PASSWORD_HASHING, app_config
+
+    old_hash = member.password_hash
+    app = create_app(
+        app_config(database_url, **{**CHEAP_PASSWORD_HASHING, "PASSWORD_HASH_TIME_COST": 2})
+    )
+    try:
+        assert login(app.test_client(), member.email, "not the password").status_code == 401
+        session.refresh(member)
+        assert member.password_hash == old_hash
+    finally:
+        app.extensions["portal.engine"].dispose()
+        passwords.configure(*CHEAP_PASSWORD_HASHING.values())

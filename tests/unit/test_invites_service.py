@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from portal.admin.service import InvitationSettingsInput, update_invitation_settings
 from portal.clock import utcnow
 from portal.errors import (
     AccountExists,
@@ -33,6 +32,7 @@ from portal.models import (
     Member,
     OutboxItem,
 )
+from portal.orgs.settings import InvitationSettingsInput, update_invitation_settings
 from portal.roles import Role
 from portal.sealing import unseal
 from portal.text import day, when

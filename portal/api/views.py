@@ -335,9 +335,6 @@ def _invite_response(invite_public_id: str, now: datetime) -> Response:
 
 def _send(inviter: Member, data: dict[str, str], now: datetime) -> dict[str, Any]:
     session, auth = get_session(), _auth()
-    template_id = api_service.template_id(
-        session, auth.token.organization_id, data.get("templateId")
-    )
     sent = invites.send_invitation(
         session,
         inviter,
@@ -346,7 +343,7 @@ def _send(inviter: Member, data: dict[str, str], now: datetime) -> dict[str, Any
         first_name=data.get("firstName", ""),
         last_name=data.get("lastName", ""),
         message=data.get("message", ""),
-        template_id=template_id,
+        template_public_id=data.get("templateId"),
         now=now,
         reach=reach(current_app),
         # No double-submit guard: a repeated request is 409 duplicate_pending, and a client

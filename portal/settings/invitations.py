@@ -29,10 +29,13 @@ from portal.models import InvitationSettings, Organization
 from portal.orgs.service import settings_for
 from portal.orgs.settings import (
     BRAND_COLOR,
+    DAILY_LIMIT,
+    EXPIRY_DAYS,
     MAX_DESCRIPTION,
     MAX_LOGO_URL,
     MAX_NAME,
-    MAX_VALIDITY_DAYS,
+    VALIDITY_DAYS,
+    Count,
     InvitationSettingsInput,
     update_invitation_settings,
     validity_problem,
@@ -47,6 +50,11 @@ bp = Blueprint("invitations", __name__, url_prefix="/invitations")
 bp.before_request(admins_only)
 
 
+def _count(rule: Count) -> list[InputRequired | NumberRange]:
+    """The service's rule for a number, as the form's validators (the same words)."""
+    return [InputRequired(rule.missing), NumberRange(rule.lowest, rule.highest, rule.out_of_range)]
+
+
 class InvitationSettingsForm(FlaskForm):
     enabled = BooleanField("Enable invitations")
     min_inviter_role = SelectField(
@@ -57,26 +65,12 @@ class InvitationSettingsForm(FlaskForm):
             for r in ROLE_ORDER
         ],
     )
-    expiry_days = IntegerField(
-        "Invitation expiry (days)",
-        validators=[
-            InputRequired("Enter a number of days."),
-            NumberRange(1, 90, "Choose between 1 and 90 days."),
-        ],
-    )
+    expiry_days = IntegerField("Invitation expiry (days)", validators=_count(EXPIRY_DAYS))
     max_validity_days = IntegerField(
-        "Longest an invitation can stay open (days)",
-        validators=[
-            InputRequired("Enter a number of days."),
-            NumberRange(1, MAX_VALIDITY_DAYS, f"Choose at most {MAX_VALIDITY_DAYS} days."),
-        ],
+        "Longest an invitation can stay open (days)", validators=_count(VALIDITY_DAYS)
     )
     daily_limit_per_member = IntegerField(
-        "Daily invitations per member",
-        validators=[
-            InputRequired("Enter a number of invitations."),
-            NumberRange(1, 1000, "Choose between 1 and 1,000 invitations a day."),
-        ],
+        "Daily invitations per member", validators=_count(DAILY_LIMIT)
     )
     bind_invitee_email = BooleanField("Invitees must register with the invited address")
     name = StringField(

@@ -104,32 +104,15 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from portal.admin.views import bp as admin_bp
-    from portal.api.admin_views import bp as api_tokens_bp
     from portal.api.views import bp as api_bp
-    from portal.audit.views import bp as audit_bp
     from portal.auth.views import bp as auth_bp
-    from portal.delivery.views import bp as delivery_bp
     from portal.devmail.views import bp as devmail_bp
-    from portal.email_templates.views import bp as email_templates_bp
     from portal.invites.views import bp as invites_bp
     from portal.join.views import bp as join_bp
     from portal.main.views import bp as main_bp
-    from portal.webhooks.views import bp as webhooks_bp
+    from portal.settings import bp as settings_bp
 
-    blueprints = [
-        main_bp,
-        auth_bp,
-        admin_bp,
-        invites_bp,
-        join_bp,
-        webhooks_bp,
-        delivery_bp,
-        api_bp,
-        api_tokens_bp,
-        email_templates_bp,
-        audit_bp,
-    ]
+    blueprints = [main_bp, auth_bp, settings_bp, invites_bp, join_bp, api_bp]
     if app.config["PORTAL_ENV"] == "development":  # in production /dev/mailbox doesn't exist
         blueprints.append(devmail_bp)
     for blueprint in blueprints:

@@ -124,6 +124,11 @@ class InviteSuperseded(Gone):
     title = "A newer invitation was sent"
 
 
+class NoSuchTemplate(Invalid):
+    """An e-mail template id that names none of the organisation's templates. Its API code
+    stays `invalid` (a field error); the web form adds what to do about it."""
+
+
 class AccountExists(Conflict):
     code = "account_exists"
     meaning = "The address already has an account."

@@ -10,7 +10,6 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from portal.api.tokens import Authenticated
-from portal.email_templates import service as email_templates
 from portal.errors import Invalid
 from portal.lookups import get_in_org
 from portal.models import Invitation, Member
@@ -34,19 +33,6 @@ def acting_inviter(session: Session, auth: Authenticated, inviter_public_id: str
     if inviter is None:
         raise Invalid("There is no member with this id in your organisation.", field="inviter_id")
     return inviter
-
-
-def template_id(
-    session: Session, organization_id: int, template_public_id: str | None
-) -> int | None:
-    """The internal id of one of the organisation's e-mail templates (`tpl-…`)."""
-    if not template_public_id:
-        return None
-    template = email_templates.find(session, organization_id, template_public_id)
-    if template is None:
-        # The same words send_invitation uses for a template of another organisation.
-        raise Invalid("There is no such e-mail template.", field="template_id")
-    return template.id
 
 
 def invitation_in_org(session: Session, organization_id: int, invite_public_id: str) -> Invitation:

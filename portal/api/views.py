@@ -176,7 +176,7 @@ def _send(inviter: Member, body: contract.NewInvite, now: datetime) -> Response:
         first_name=body.first_name or "",
         last_name=body.last_name or "",
         message=body.message or "",
-        template_id=api_service.template_id(session, organization_id, body.template_id),
+        template_public_id=body.template_id,
         now=now,
         reach=reach(current_app),
         # No double-submit guard: a repeated request is 409 duplicate_pending, and a client

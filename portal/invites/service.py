@@ -31,6 +31,7 @@ from portal.errors import (
     InviteRevoked,
     InviteSuperseded,
     InviteUsed,
+    NoSuchTemplate,
 )
 from portal.invites.events import emit_invite_event
 from portal.lookups import find_in_org
@@ -221,6 +222,17 @@ def find_pending(session: Session, org_id: int, email: str) -> Invitation | None
     ).first()
 
 
+def _template_id(session: Session, organization_id: int, public_id: str | None) -> int | None:
+    """The row id of one of the organisation's e-mail templates; another organisation's
+    template is as unknown as one that doesn't exist."""
+    if not public_id:
+        return None
+    template = find_in_org(session, EmailTemplate, organization_id, public_id)
+    if template is None:
+        raise NoSuchTemplate("There is no such e-mail template.", field="template_id")
+    return template.id
+
+
 def send_invitation(
     session: Session,
     actor: Member,
@@ -230,7 +242,7 @@ def send_invitation(
     first_name: str = "",
     last_name: str = "",
     message: str = "",
-    template_id: int | None = None,
+    template_public_id: str | None = None,
     now: datetime,
     unit_id: int | None = None,
     reach: MailReach = ASCII_ONLY,
@@ -238,8 +250,9 @@ def send_invitation(
 ) -> Sent:
     """Create a pending invitation and queue its e-mail.
 
-    `template_id` (an EmailTemplate of the actor's organisation) words the e-mail; without
-    it the organisation's default template, or the built-in one, is used. `reach` says which
+    `template_public_id` (an EmailTemplate of the actor's organisation, else NoSuchTemplate)
+    words the e-mail; without it the organisation's default template, or the built-in one,
+    is used. `reach` says which
     addresses the mail server can deliver to (portal.delivery.smtp.reach). With
     `double_submit`, the same request repeated by the same sender within
     DOUBLE_SUBMIT_WINDOW answers with the invitation already sent (the web form's double
@@ -248,6 +261,8 @@ def send_invitation(
     Refusals for which counts_against_limit() is true should be recorded by the caller with
     record_refused_send once this transaction has been rolled back.
     """
+    # Before the rules about who sends: a wrong id is the caller's mistake whoever sends.
+    template_id = _template_id(session, actor.organization_id, template_public_id)
     settings = settings_for(session, actor.organization_id)
     require(may_send_invitations(actor, settings, unit_id))
     # Before anything about the address is looked up: at the limit, no more answers.
@@ -262,10 +277,6 @@ def send_invitation(
         "A name",
     )
     message = _clean_text(message, MAX_MESSAGE, "message", "The personal message", multiline=True)
-    if template_id is not None:
-        template = session.get(EmailTemplate, template_id)
-        if template is None or template.organization_id != actor.organization_id:
-            raise Invalid("There is no such e-mail template.", field="template_id")
     if email == actor.email:
         raise Invalid("You can't invite yourself.", field="email")
     if email_taken(session, email):

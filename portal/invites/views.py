@@ -24,7 +24,7 @@ from portal.clock import utcnow
 from portal.db import get_session
 from portal.delivery.smtp import reach
 from portal.email_templates import service as email_templates
-from portal.errors import DomainError, DuplicatePending, Invalid
+from portal.errors import DomainError, DuplicatePending, NoSuchTemplate
 from portal.invites import queries
 from portal.invites import service as invites
 from portal.invites.forms import InviteForm
@@ -147,16 +147,20 @@ def send() -> ResponseReturnValue:
 
 
 def _send_invitation(form: InviteForm, now: datetime) -> invites.Sent:
-    return invites.send_invitation(
-        get_session(),
-        current_user,
-        email=form.email.data or "",
-        full_name=form.full_name.data or "",
-        message=form.message.data or "",
-        template_id=_chosen_template_id(form),
-        now=now,
-        reach=reach(current_app),
-    )
+    try:
+        return invites.send_invitation(
+            get_session(),
+            current_user,
+            email=form.email.data or "",
+            full_name=form.full_name.data or "",
+            message=form.message.data or "",
+            template_public_id=_chosen_template(form),
+            now=now,
+            reach=reach(current_app),
+        )
+    except NoSuchTemplate as error:
+        # On the form the template is a choice from a list (one deleted since it loaded).
+        raise NoSuchTemplate(f"{error.message} Pick another one.", field=error.field) from error
 
 
 def _send_refused(form: InviteForm, error: DomainError, now: datetime) -> ResponseReturnValue:
@@ -192,17 +196,12 @@ def _invite_form(**kwargs: Any) -> InviteForm:
     return form
 
 
-def _chosen_template_id(form: InviteForm) -> int | None:
-    """The picked template's row id, or None for the default. Members who may not pick get
-    the default whatever was posted."""
+def _chosen_template(form: InviteForm) -> str | None:
+    """The picked template's public id (the service checks it is the organisation's), or
+    None for the default. Members who may not pick get the default whatever was posted."""
     if not form.template_id.choices or not form.template_id.data:
         return None
-    template = email_templates.find(
-        get_session(), current_user.organization_id, form.template_id.data
-    )
-    if template is None:
-        raise Invalid("There is no such e-mail template. Pick another one.", field="template_id")
-    return template.id
+    return form.template_id.data
 
 
 ACTIONS = {

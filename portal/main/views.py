@@ -9,7 +9,6 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from portal import policy
-from portal.admin.tabs import settings_tabs
 from portal.web.organisation import current_org
 
 bp = Blueprint("main", __name__)
@@ -29,7 +28,6 @@ def inject_org() -> dict[str, Any]:
         "org_settings": settings,
         "nav": nav,
         "policy": policy,
-        "settings_tabs": settings_tabs,
     }
 
 

@@ -1,4 +1,5 @@
-"""Who may open a blueprint at all, registered once per blueprint with `bp.before_request`."""
+"""Who may open the Settings screens: the `settings` blueprint signs in once, and each
+screen's blueprint adds its own rule (`bp.before_request(allowing(rule))`)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ from portal.models import Member
 from portal.policy import Decision, may_manage_settings, require
 
 
-def signed_in_and(rule: Callable[[Member], Decision]) -> Callable[[], None]:
-    """A before_request guard: sign in first (the login page), then `rule` must allow."""
+@login_required
+def signed_in() -> None:
+    """A before_request guard: anyone not signed in goes to the login page."""
 
-    @login_required
+
+def allowing(rule: Callable[[Member], Decision]) -> Callable[[], None]:
+    """A before_request guard that `rule` must allow. It counts on a parent blueprint's
+    `signed_in` (Flask runs a parent's guards before its children's)."""
+
     def guard() -> None:
         require(rule(current_user))
 
     return guard
 
 
-# Every Settings screen: ADMIN_TENANT only.
-admins_only = signed_in_and(may_manage_settings)
+# Most Settings screens: ADMIN_TENANT only.
+admins_only = allowing(may_manage_settings)

@@ -10,7 +10,6 @@ import pytest
 from sqlmodel import Session, select
 
 from portal import sealing
-from portal.admin.service import InvitationSettingsInput, update_invitation_settings
 from portal.api import tokens
 from portal.audit import service as audit
 from portal.clock import utcnow
@@ -19,6 +18,7 @@ from portal.email_templates import service as templates
 from portal.errors import Invalid
 from portal.invites import service as invites
 from portal.models import ApiToken, AuditEvent, Member, WebhookEndpoint
+from portal.orgs.settings import InvitationSettingsInput, update_invitation_settings
 from portal.roles import Role
 from portal.webhooks import service as webhooks
 from tests.factories import make_member

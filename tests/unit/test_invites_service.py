@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from portal.admin.service import InvitationSettingsInput, update_invitation_settings
 from portal.clock import utcnow
 from portal.errors import (
     AccountExists,
@@ -22,6 +21,7 @@ from portal.errors import (
     InviteRevoked,
     InviteSuperseded,
     InviteUsed,
+    NoSuchTemplate,
     NotAllowed,
 )
 from portal.invites import service as invites
@@ -33,6 +33,7 @@ from portal.models import (
     Member,
     OutboxItem,
 )
+from portal.orgs.settings import InvitationSettingsInput, update_invitation_settings
 from portal.roles import Role
 from portal.sealing import unseal
 from portal.text import day, when
@@ -200,15 +201,15 @@ def test_a_double_submit_returns_the_same_invitation_and_sends_once(session, inv
 
 @pytest.mark.parametrize(
     "change",
-    [{"full_name": "Gina G."}, {"message": "Also: bring boots"}, {"template_id": "template"}],
+    [{"full_name": "Gina G."}, {"message": "Also: bring boots"}, {"template_public_id": "?"}],
 )
 def test_a_different_request_seconds_later_is_refused_as_already_invited(
     session, org, inviter, change
 ):
     now = utcnow()
     first = send(session, inviter, now=now, full_name="Gina", message="Hello")
-    if change.get("template_id"):
-        change = {"template_id": make_template(session, org).id}
+    if change.get("template_public_id"):
+        change = {"template_public_id": make_template(session, org).public_id}
     values = {"full_name": "Gina", "message": "Hello", **change}
     with pytest.raises(DuplicatePending, match="Resend it instead") as refused:
         invites.send_invitation(
@@ -218,6 +219,30 @@ def test_a_different_request_seconds_later_is_refused_as_already_invited(
     session.rollback()
     session.refresh(first)
     assert (first.full_name, first.message, first.template_id) == ("Gina", "Hello", None)
+
+
+def test_a_template_is_chosen_by_its_public_id_in_the_senders_organisation(session, org, inviter):
+    template = make_template(session, org)
+    assert send(session, inviter, template_public_id=template.public_id).template_id == template.id
+    assert send(session, inviter, "other@example.org", template_public_id="").template_id is None
+
+
+def test_an_unknown_or_foreign_template_is_refused_before_anything_else(session, org, inviter):
+    foreign = make_template(session, make_org(session))
+    settings(session, org, enabled=False)  # the template is refused first all the same
+    for public_id in ("tpl-" + "0" * 32, foreign.public_id):
+        with pytest.raises(NoSuchTemplate) as refused:
+            invites.send_invitation(
+                session,
+                inviter,
+                email="guest@example.org",
+                template_public_id=public_id,
+                now=utcnow(),
+            )
+        assert refused.value.message == "There is no such e-mail template."
+        assert refused.value.field == "template_id" and refused.value.status == 422
+        session.rollback()
+    assert session.exec(select(Invitation)).all() == []
 
 
 def test_without_the_double_submit_guard_a_repeat_is_refused(session, inviter):

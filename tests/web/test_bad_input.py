@@ -280,20 +280,20 @@ FORM_CASES = [
     ),
     FormCase(
         "new-email-template",
-        frozenset({"email_templates.create"}),
+        frozenset({"settings.email_templates.create"}),
         _new_template_page,
         TEMPLATE_FIELDS,
         overrides={"name": ["Welcome"]},
     ),
     FormCase(
         "edit-email-template",
-        frozenset({"email_templates.edit"}),
+        frozenset({"settings.email_templates.edit"}),
         _edit_template_page,
         TEMPLATE_FIELDS,
     ),
     FormCase(
         "invitation-settings",
-        frozenset({"admin.invitation_settings"}),
+        frozenset({"settings.invitations.index"}),
         _settings_page,
         (
             Text("name", "An organisation name", 120, stored=(Organization, "name")),
@@ -310,14 +310,14 @@ FORM_CASES = [
     ),
     FormCase(
         "api-token",
-        frozenset({"api_tokens.create"}),
+        frozenset({"settings.api_tokens.create"}),
         _tokens_page,
         (Text("name", "A token name", 120, stored=(ApiToken, "name")),),
         overrides={"name": ["CRM"], "scopes": ["read-invites"]},
     ),
     FormCase(
         "webhook-endpoint",
-        frozenset({"webhooks.index"}),
+        frozenset({"settings.webhooks.index"}),
         _webhooks_page,
         (
             Text("url", "A webhook address", 2000, kind="url"),
@@ -597,25 +597,29 @@ def test_the_api_refuses_control_characters_in_list_parameters(client, session, 
 # Write routes with no text field: their path parameters are the only text they take, and
 # the app-wide guard refuses control characters there before any view runs.
 PATH_ONLY = {
-    "api_tokens.revoke",
-    "email_templates.make_default",
-    "email_templates.delete",
-    "email_templates.duplicate",
-    "webhooks.retry",
-    "webhooks.set_enabled",
-    "webhooks.roll_secret",
-    "webhooks.send_test",
+    "settings.api_tokens.revoke",
+    "settings.email_templates.make_default",
+    "settings.email_templates.delete",
+    "settings.email_templates.duplicate",
+    "settings.webhooks.retry",
+    "settings.webhooks.set_enabled",
+    "settings.webhooks.roll_secret",
+    "settings.webhooks.send_test",
     "invites.act",
 }
 API_PATH_ONLY = {"api.resend_invite", "api.revoke_invite"}  # tested above, with the API's names
 # Write routes that take no text at all, each with its reason.
 EXCLUDED = {
-    "email_templates.use_builtin": "no fields and no parameters: it only clears the default",
+    "settings.email_templates.use_builtin": (
+        "no fields and no parameters: it only clears the default"
+    ),
     "join.request_new": "no fields: it reads the link's digest from the signed session",
     "auth.logout": "no fields: it ends the session",
     "api.unknown": "answers 404/405 as problem+json to anything, reads and writes nothing",
     # Writes nothing and answers 200 so htmx swaps the problems in; tested below.
-    "email_templates.preview": "tested by test_the_template_preview_names_refused_characters",
+    "settings.email_templates.preview": (
+        "tested by test_the_template_preview_names_refused_characters"
+    ),
 }
 
 

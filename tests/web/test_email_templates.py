@@ -183,7 +183,11 @@ def test_duplicate_makes_a_copy_to_edit_that_is_not_the_default(admin_client, se
 def test_delete_asks_first_and_invitations_that_named_it_fall_back(admin_client, session, admin):
     template = make_template(session, admin, default=True)
     sent = invites.send_invitation(
-        session, admin, email="guest@example.org", template_id=template.id, now=utcnow()
+        session,
+        admin,
+        email="guest@example.org",
+        template_public_id=template.public_id,
+        now=utcnow(),
     )
     session.commit()
     question = admin_client.get(f"{URL}/{template.public_id}/delete").get_data(as_text=True)
@@ -401,7 +405,7 @@ def test_an_unknown_or_foreign_template_is_refused_on_the_field(admin_client, se
         response = send_form(admin_client, template_id=value)
         assert response.status_code == 422
         page = response.get_data(as_text=True)
-        assert 'id="template_id-error">There is no such e-mail template.' in page
+        assert 'id="template_id-error">There is no such e-mail template. Pick another one.' in page
     assert session.exec(select(Invitation)).all() == []
 
 

@@ -14,13 +14,13 @@ from sqlmodel import select
 from wtforms import BooleanField, DateField, IntegerField
 
 import portal
-from portal.admin.service import InvitationSettingsInput, update_invitation_settings
 from portal.clock import utcnow
 from portal.email_templates import service as email_templates
 from portal.errors import Invalid
 from portal.invites import service as invites
 from portal.models import Invitation, Member, Organization
 from portal.orgs.service import settings_for
+from portal.orgs.settings import InvitationSettingsInput, update_invitation_settings
 from portal.roles import Role
 from portal.validation import PlainText, check_text, text_problem
 from tests.conftest import csrf_token, login

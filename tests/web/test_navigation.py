@@ -74,3 +74,22 @@ def test_security_headers_are_set(client):
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "same-origin"
+
+
+@pytest.mark.parametrize(
+    ("path", "tab"),
+    [
+        ("/admin/settings/invitations", "Invitations"),
+        ("/admin/settings/email-templates", "E-mail templates"),
+        ("/admin/settings/email-templates/new", "E-mail templates"),  # a screen's inner page
+        ("/admin/settings/api-tokens", "API tokens"),
+        ("/admin/settings/webhooks", "Webhooks"),
+        ("/admin/settings/delivery", "Delivery"),
+        ("/admin/settings/audit", "Audit log"),
+    ],
+)
+def test_settings_pages_mark_their_own_tab_only(client, session, org, path, tab):
+    login(client, make_member(session, org, Role.ADMIN_TENANT).email)
+    page = client.get(path).get_data(as_text=True)
+    assert page.count('aria-current="page"') == 1
+    assert f'aria-current="page">{tab}</a>' in page

@@ -1,4 +1,8 @@
-"""Organisation and invitation settings."""
+"""Organisation and invitation settings (Settings → Invitations).
+
+Every rule the settings form shows beside its fields is checked here too, with the same
+words: this is what stores the values, and a caller without the form must meet the same
+rules."""
 
 from __future__ import annotations
 
@@ -26,6 +30,27 @@ BRAND_COLOR = r"#[0-9a-fA-F]{6}"
 MAX_VALIDITY_DAYS = 365
 
 
+@dataclass(frozen=True)
+class Count:
+    """A whole number a setting must be, and what to say when it isn't."""
+
+    lowest: int
+    highest: int
+    out_of_range: str
+    missing: str
+
+
+EXPIRY_DAYS = Count(1, 90, "Choose between 1 and 90 days.", "Enter a number of days.")
+VALIDITY_DAYS = Count(
+    1, MAX_VALIDITY_DAYS, f"Choose at most {MAX_VALIDITY_DAYS} days.", "Enter a number of days."
+)
+DAILY_LIMIT = Count(
+    1, 1000, "Choose between 1 and 1,000 invitations a day.", "Enter a number of invitations."
+)
+# What a choice outside the list gets (the words of the form's select).
+NOT_A_CHOICE = "Not a valid choice."
+
+
 def validity_problem(expiry_days: int | None, max_validity_days: int | None) -> str | None:
     """What is wrong with the longest validity next to the expiry, or None."""
     if expiry_days is None or max_validity_days is None:
@@ -40,8 +65,8 @@ def validity_problem(expiry_days: int | None, max_validity_days: int | None) -> 
 
 @dataclass(frozen=True)
 class InvitationSettingsInput:
-    """What the settings form sends. The form checks it for the page; the service checks
-    the text again, since it is what stores it (and other callers have no form)."""
+    """What the settings form sends. The form checks it to show every problem at once; the
+    service checks it all again and refuses the first problem."""
 
     enabled: bool
     min_inviter_role: Role
@@ -59,15 +84,19 @@ def update_invitation_settings(
     session: Session, actor: Member, values: InvitationSettingsInput, now: datetime
 ) -> None:
     require(may_manage_settings(actor))
+    role = _checked_role(values.min_inviter_role)
+    _check_count(values.expiry_days, EXPIRY_DAYS, "expiry_days")
+    _check_count(values.max_validity_days, VALIDITY_DAYS, "max_validity_days")
     if (problem := validity_problem(values.expiry_days, values.max_validity_days)) is not None:
         raise Invalid(problem, field="max_validity_days")
+    _check_count(values.daily_limit_per_member, DAILY_LIMIT, "daily_limit_per_member")
     name, description, brand_color, logo_url = _checked_branding(values)
     org = session.get(Organization, actor.organization_id)
     settings = settings_for(session, actor.organization_id)
     assert org is not None
     before = _audited(org, settings)
     settings.enabled = values.enabled
-    settings.min_inviter_role = values.min_inviter_role.value
+    settings.min_inviter_role = role.value
     settings.expiry_days = values.expiry_days
     settings.max_validity_days = values.max_validity_days
     settings.daily_limit_per_member = values.daily_limit_per_member
@@ -94,6 +123,22 @@ def _audited(org: Organization, settings: InvitationSettings) -> dict[str, objec
     )
 
 
+def _checked_role(value: object) -> Role:
+    """The lowest role that may invite: one of the roles (their names, as the form sends)."""
+    try:
+        return Role(value)
+    except ValueError:
+        raise Invalid(NOT_A_CHOICE, field="min_inviter_role") from None
+
+
+def _check_count(value: object, rule: Count, field: str) -> None:
+    # bool is an int to Python, never a number of days.
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid(rule.missing, field=field)
+    if not rule.lowest <= value <= rule.highest:
+        raise Invalid(rule.out_of_range, field=field)
+
+
 def _checked_branding(values: InvitationSettingsInput) -> tuple[str, str, str, str]:
     """The organisation's name, description, colour and logo address as they are stored,
     or Invalid on the first field that can't be."""
@@ -107,6 +152,9 @@ def _checked_branding(values: InvitationSettingsInput) -> tuple[str, str, str, s
     check_text(description, field="description", what="A description", multiline=True)
     if len(description) > MAX_DESCRIPTION:
         raise Invalid(f"At most {MAX_DESCRIPTION:,} characters.", field="description")
+    check_text(values.brand_color, field="brand_color", what="A brand colour")
+    if not values.brand_color:
+        raise Invalid("Enter a colour such as #2f6f4f.", field="brand_color")
     # fullmatch, not match with $: "$" also matches before a final line break.
     if not re.fullmatch(BRAND_COLOR, values.brand_color):
         raise Invalid("Use a hex colour such as #2f6f4f.", field="brand_color")
@@ -119,6 +167,11 @@ def _checked_branding(values: InvitationSettingsInput) -> tuple[str, str, str, s
             parts = urlsplit(logo_url)
         except ValueError:
             parts = None
-        if parts is None or parts.scheme != "https" or not parts.hostname:
+        if parts is None or not parts.scheme or not parts.hostname:
+            raise Invalid(
+                "Enter a full address such as https://example.org/logo.png.", field="logo_url"
+            )
+        # As written, not as urlsplit lowers it: the address is stored and shown as given.
+        if not logo_url.startswith("https://"):
             raise Invalid("The logo address must start with https://.", field="logo_url")
     return name, description, values.brand_color.lower(), logo_url

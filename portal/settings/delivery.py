@@ -12,14 +12,13 @@ from portal.delivery.status import human_age, outbox_status
 from portal.web.guards import admins_only
 from portal.web.htmx import render
 
-bp = Blueprint("delivery", __name__, url_prefix="/admin/settings/delivery")
-
+bp = Blueprint("delivery", __name__, url_prefix="/delivery")
 
 bp.before_request(admins_only)
 
 
 @bp.route("")
-def status() -> ResponseReturnValue:
+def index() -> ResponseReturnValue:
     rows = outbox_status(get_session(), utcnow(), current_user.organization_id)
     return render(
         "delivery/status.html", "delivery/_status_table.html", rows=rows, human_age=human_age

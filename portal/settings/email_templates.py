@@ -8,20 +8,22 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
 
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.email_templates import service
-from portal.email_templates.forms import TemplateForm
 from portal.email_templates.sandbox import FILTERS
 from portal.errors import DomainError
 from portal.invites.preview import SAMPLE_INVITEE, render_preview
 from portal.models import EmailTemplate, Organization
 from portal.orgs.service import settings_for
+from portal.validation import PlainText
 from portal.web.guards import admins_only
 from portal.web.unit_of_work import commit, submit
 
-bp = Blueprint("email_templates", __name__, url_prefix="/admin/settings/email-templates")
+bp = Blueprint("email_templates", __name__, url_prefix="/email-templates")
 
 FIELD_LABELS = {"name": "Name", "subject": "Subject", "body": "Message"}
 PLACEHOLDER_HELP = (
@@ -35,6 +37,24 @@ PLACEHOLDER_HELP = (
 )
 
 bp.before_request(admins_only)
+
+
+class TemplateForm(FlaskForm):
+    # Rules live in the service (and the sandbox); the form only carries the values and
+    # refuses control characters up front.
+    name = StringField(
+        "Name", validators=[PlainText("A template name")], render_kw={"maxlength": service.MAX_NAME}
+    )
+    subject = StringField(
+        "Subject",
+        validators=[PlainText("The subject")],
+        render_kw={"maxlength": service.MAX_SUBJECT},
+    )
+    body = TextAreaField(
+        "Message",
+        validators=[PlainText("The message", multiline=True)],
+        render_kw={"maxlength": service.MAX_BODY, "rows": 16},
+    )
 
 
 @bp.route("")
@@ -57,7 +77,7 @@ def create() -> ResponseReturnValue:
         )
         if created.ok:
             flash(f"Template “{created.value.name}” created.", "success")
-            return redirect(url_for("email_templates.index"))
+            return redirect(url_for("settings.email_templates.index"))
         status = created.status
     return _editor(form, None, status)
 
@@ -77,7 +97,7 @@ def edit(public_id: str) -> ResponseReturnValue:
         )
         if saved.ok:
             flash(f"Template “{template.name}” saved.", "success")
-            return redirect(url_for("email_templates.index"))
+            return redirect(url_for("settings.email_templates.index"))
         status = saved.status
     return _editor(form, template, status)
 
@@ -97,7 +117,7 @@ def duplicate(public_id: str) -> ResponseReturnValue:
     copy = service.duplicate(session, current_user, template, utcnow())
     session.commit()
     flash(f"Copied “{template.name}” as “{copy.name}”.", "success")
-    return redirect(url_for("email_templates.edit", public_id=copy.public_id))
+    return redirect(url_for("settings.email_templates.edit", public_id=copy.public_id))
 
 
 @bp.route("/<public_id>/default", methods=["POST"])
@@ -110,7 +130,7 @@ def make_default(public_id: str) -> ResponseReturnValue:
     except DomainError as error:
         return _default_refused(error)
     flash(f"Invitations now use “{name}” unless the sender picks another.", "success")
-    return redirect(url_for("email_templates.index"))
+    return redirect(url_for("settings.email_templates.index"))
 
 
 @bp.route("/built-in/default", methods=["POST"])
@@ -120,7 +140,7 @@ def use_builtin() -> ResponseReturnValue:
     except DomainError as error:
         return _default_refused(error)
     flash("Invitations now use the built-in e-mail unless the sender picks a template.", "success")
-    return redirect(url_for("email_templates.index"))
+    return redirect(url_for("settings.email_templates.index"))
 
 
 def _default_refused(error: DomainError) -> ResponseReturnValue:
@@ -143,7 +163,7 @@ def delete(public_id: str) -> ResponseReturnValue:
     service.delete(session, current_user, template, utcnow())
     session.commit()
     flash(f"Template “{name}” deleted.", "success")
-    return redirect(url_for("email_templates.index"))
+    return redirect(url_for("settings.email_templates.index"))
 
 
 # --- helpers ------------------------------------------------------------------------------

@@ -5,23 +5,46 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlmodel import select
+from wtforms import DateField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
 
 from portal.api import tokens
-from portal.api.forms import TokenForm
+from portal.api.tokens import MAX_NAME, SCOPES
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.errors import DomainError
 from portal.models import Member
 from portal.roles import MemberStatus
+from portal.validation import PlainText
 from portal.web.form_errors import attach_error
 from portal.web.guards import admins_only
 
-bp = Blueprint("api_tokens", __name__, url_prefix="/admin/settings/api-tokens")
-
+bp = Blueprint("api_tokens", __name__, url_prefix="/api-tokens")
 
 bp.before_request(admins_only)
+
+
+class TokenForm(FlaskForm):
+    # Rules live in the service (portal.api.tokens); the form only carries the values and
+    # refuses control characters up front.
+    name = StringField(
+        "Name", validators=[PlainText("A token name")], render_kw={"maxlength": MAX_NAME}
+    )
+    owner = SelectField("Owner", validators=[PlainText("The owner")], validate_choice=False)
+    scopes = SelectMultipleField(
+        "Scopes",
+        choices=[SelectChoice(name, meaning) for name, meaning in SCOPES.items()],
+        validators=[PlainText("A scope")],
+        validate_choice=False,
+    )
+    expires_on = DateField(
+        "Expires on (optional)",
+        validators=[PlainText("An expiry date"), Optional()],
+        format="%Y-%m-%d",
+    )
 
 
 def _form(blank: bool = False) -> TokenForm:
@@ -99,4 +122,4 @@ def revoke(token_id: str) -> ResponseReturnValue:
     tokens.revoke_token(session, current_user, token, utcnow())
     session.commit()
     flash(f"The token “{token.name}” was revoked. Requests with it are now refused.", "success")
-    return redirect(url_for("api_tokens.index"))
+    return redirect(url_for("settings.api_tokens.index"))

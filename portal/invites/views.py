@@ -28,6 +28,8 @@ from portal.errors import DomainError, DuplicatePending, NoSuchTemplate
 from portal.invites import queries
 from portal.invites import service as invites
 from portal.invites.forms import InviteForm
+from portal.invites.service import effective_status
+from portal.models import Invitation
 from portal.policy import (
     may_manage_invitation,
     may_open_invitations,
@@ -56,7 +58,13 @@ def _cursor() -> int | None:
 
 
 def _filters() -> queries.Filters:
-    return queries.Filters(inviter=request.args.get("inviter") or None)
+    return queries.Filters(inviter=request.values.get("inviter") or None)
+
+
+def _open_list() -> str:
+    """The one list the dashboard shows rows of (the others show their counts)."""
+    chosen = request.values.get("list")
+    return chosen if chosen in queries.BUCKETS else "pending"
 
 
 @dataclass(frozen=True)
@@ -69,17 +77,11 @@ class Refusal:
 
 
 def lists_context(notice: str | None = None, refusal: Refusal | None = None) -> dict[str, Any]:
-    """Everything _lists.html needs: counts and the first page of each list."""
+    """Everything _lists.html needs: the four counts (one query) and a page of the open list."""
     session, now, filters = get_session(), utcnow(), _filters()
-    pages = {
-        bucket: queries.list_page(session, current_user, bucket, now, filters)
-        for bucket in queries.BUCKETS
-    }
-    # Without JavaScript, "Load more" reloads the page with one list moved on.
-    if (bucket := request.args.get("bucket")) in pages and (after := _cursor()) is not None:
-        pages[bucket] = queries.list_page(session, current_user, bucket, now, filters, after=after)
+    page = queries.list_page(session, current_user, _open_list(), now, filters, after=_cursor())
     return {
-        "pages": pages,
+        "page": page,
         "counts": queries.counts(session, current_user, now, filters),
         "filters": filters,
         "inviters": queries.inviters_in_scope(session, current_user),
@@ -141,8 +143,27 @@ def send() -> ResponseReturnValue:
     if not wants_partial():
         flash(notice, "success")
         return redirect(url_for("invites.dashboard"))
+    return _sent(sent.value.invitation, notice)
+
+
+def _sent(invitation: Invitation, notice: str) -> ResponseReturnValue:
+    """The htmx answer to a send: a cleared form, the counts, and the new row, put at the
+    top of the pending list when that list is the one open and would show it."""
+    session, now, filters = get_session(), utcnow(), _filters()
+    counts = queries.counts(session, current_user, now, filters)
+    shows_it = _open_list() == "pending" and filters.inviter in (None, current_user.public_id)
+    row = queries.Row(invitation, current_user.full_name, effective_status(invitation, now))
+    page = queries.Page("pending", [row], next_after=None) if shows_it else None
+    first = page is not None and counts["pending"] == 1
     return render_template(
-        "invites/_send_success.html", form=_invite_form(formdata=None), **lists_context(notice)
+        "invites/_send_success.html",
+        form=_invite_form(formdata=None),
+        notice=notice,
+        counts=counts,
+        new_rows=page,
+        first_page=page if first else None,
+        filters=filters,
+        sees_others=queries.sees_others(current_user),
     )
 
 
@@ -227,31 +248,27 @@ def act(public_id: str, action: str) -> ResponseReturnValue:
         if request.form.get("from") == "send-form":
             # The offer came from the send form's refusal: clear that too.
             return render_template(
-                "invites/_send_success.html",
+                "invites/_send_form_done.html",
                 form=_invite_form(formdata=None),
                 **lists_context(notice),
             )
         return render_template("invites/_lists.html", **lists_context(notice))
     flash(notice, "success")
-    return redirect(url_for("invites.dashboard"))
+    return redirect(url_for("invites.dashboard", list=_open_list(), inviter=_filters().inviter))
 
 
 def _refused(refusal: Refusal, status: int) -> ResponseReturnValue:
     """A refused row action: the lists (or, without JavaScript, the dashboard) again, with
     the refusal where the button was, or at the top when that row isn't on the page."""
     context = lists_context(refusal=refusal)
-    if not any(
-        row.invitation.public_id == refusal.public_id
-        for page in context["pages"].values()
-        for row in page.rows
-    ):
+    if not any(row.invitation.public_id == refusal.public_id for row in context["page"].rows):
         context["refusal"] = None
         context["notice_error"] = refusal.message
     if wants_partial():
         if request.form.get("from") == "send-form":
             context.update(_send_context(formdata=None))
             context["notice_error"], context["refusal"] = refusal.message, None
-            return render_template("invites/_send_success.html", **context), status
+            return render_template("invites/_send_form_done.html", **context), status
         return render_template("invites/_lists.html", **context), status
     return render_template("invites/dashboard.html", **_send_context(), **context), status
 

@@ -21,6 +21,15 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 
+  // After a swap, focus what the trigger names (data-focus-after="#selector"), so a keyboard
+  // user who opened a list lands on it rather than at the top of the page.
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    const trigger = event.detail.requestConfig && event.detail.requestConfig.elt;
+    const selector = trigger && trigger.dataset && trigger.dataset.focusAfter;
+    const target = selector && document.querySelector(selector);
+    if (target) target.focus();
+  });
+
   // A request htmx could not show (403, 500, network down): say so instead of doing nothing.
   document.body.addEventListener("htmx:responseError", (event) => {
     showError(`That didn't work (${event.detail.xhr.status}). Reload the page and try again.`);

@@ -53,15 +53,52 @@ def test_dashboard_has_the_send_form_and_the_lists(inviter_client):
         assert text in page
 
 
-def test_htmx_send_returns_a_cleared_form_and_the_lists_out_of_band(inviter_client, session):
-    response = post_invite(inviter_client, HX, full_name="Gina", message="Hello!")
+def test_htmx_send_into_an_empty_list_returns_a_cleared_form_and_the_list_out_of_band(
+    inviter_client, session
+):
+    response = post_invite(inviter_client, HX, full_name="Gina", message="Hello!", list="pending")
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Invitation sent to guest@example.org." in page
-    assert 'id="invite-lists"' in page and 'hx-swap-oob="true"' in page
     assert 'name="email" placeholder="name@example.org" required type="email" value=""' in page
-    assert "guest@example.org</td>" in page
+    section = page.split('<section id="list-pending"')[1].split("</section>")[0]
+    assert 'hx-swap-oob="true"' in section and "guest@example.org</td>" in section
+    assert '<span class="count" id="count-accepted" hx-swap-oob="true">(0)</span>' in page
     assert session.exec(select(Invitation)).one().full_name == "Gina"
+
+
+def test_htmx_send_answers_with_the_new_row_and_the_counts_not_the_lists(
+    inviter_client, session, inviter
+):
+    for n in range(3):
+        invites.send_invitation(session, inviter, email=f"old{n}@example.org", now=utcnow())
+    session.commit()
+    response = post_invite(inviter_client, HX, email="new@example.org", list="pending")
+    page = response.get_data(as_text=True)
+    new_rows = page.split('<tbody hx-swap-oob="afterbegin:#rows-pending">')[1].split("</tbody>")[0]
+    assert new_rows.count("<tr ") == 1 and "new@example.org</td>" in new_rows
+    assert "old0@example.org" not in page and 'id="invite-lists"' not in page
+    assert '<span class="count" id="count-pending" hx-swap-oob="true">(4)</span>' in page
+
+
+def test_htmx_send_while_another_list_is_open_updates_only_the_counts(inviter_client):
+    response = post_invite(inviter_client, HX, list="accepted")
+    page = response.get_data(as_text=True)
+    assert "rows-pending" not in page and 'id="list-pending"' not in page
+    assert '<span class="count" id="count-pending" hx-swap-oob="true">(1)</span>' in page
+
+
+def test_only_the_open_list_has_rows_and_the_others_open_by_link(inviter_client, session, inviter):
+    invites.send_invitation(session, inviter, email="pending@example.org", now=utcnow())
+    revoked = invites.send_invitation(session, inviter, email="gone@example.org", now=utcnow())
+    invites.revoke(session, inviter, revoked.invitation, utcnow())
+    session.commit()
+    page = inviter_client.get("/invites").get_data(as_text=True)
+    assert "pending@example.org</td>" in page and "gone@example.org" not in page
+    assert 'href="/invites?list=revoked#list-revoked"' in page
+    assert "Revoked <span" in page
+    page = inviter_client.get("/invites?list=revoked").get_data(as_text=True)
+    assert "gone@example.org</td>" in page and "pending@example.org" not in page
 
 
 def test_without_javascript_send_redirects_and_flashes(inviter_client):
@@ -148,7 +185,9 @@ def test_an_account_elsewhere_gets_the_same_answer_as_a_member_here(inviter_clie
         page = response.get_data(as_text=True)
         assert f"{address} already has an account, so it can&#39;t be invited." in page
         # The CSRF token is signed with the second it was made in: not part of the answer.
-        page = re.sub(r'name="csrf_token" value="[^"]*"', "", page.replace(address, "<address>"))
+        page = re.sub(
+            r'(name="csrf_token"[^>]*value=)"[^"]*"', r"\1", page.replace(address, "<address>")
+        )
         answers.append((response.status_code, page))
     assert answers[0] == answers[1]
     assert answers[0][0] == 409
@@ -209,7 +248,7 @@ def test_expired_invitations_show_under_expired_immediately_with_resend(
         session, inviter, email="late@example.org", now=utcnow() - timedelta(days=15)
     )
     session.commit()
-    page = inviter_client.get("/invites", headers=HX).get_data(as_text=True)
+    page = inviter_client.get("/invites?list=expired", headers=HX).get_data(as_text=True)
     expired_section = page.split('id="list-expired"')[1].split("</section>")[0]
     assert "late@example.org" in expired_section
     assert "Resend: late@example.org" in expired_section

@@ -74,6 +74,7 @@ UNLIMITED = "1000000 per minute"
 JOIN_PASSWORD = "bench-join-password-2026"  # noqa: S105
 ADMIN_EMAIL = orgs.DEMO_MEMBERS[0][0]  # the demo admin
 CHUNK = 10_000
+SCENARIOS = ("floor", "dashboard", "join", "api", "send", "accept")
 STATES = ("pending", "accepted", "expired", "revoked")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -145,28 +146,20 @@ class Seeded:
     accept_links: queue.SimpleQueue[tuple[str, str]]  # (secret, address), each used once
 
 
+Inviter = tuple[int, int | None]  # (member id, unit id)
+
+
 def seed(engine: Engine, invitations: int, accept_links: int) -> Seeded:
     """N invitations over states, inviters and a year; then pending ones with known secrets."""
     now = utcnow()
     with Session(engine) as session:
-        org = session.exec(select(Organization).where(Organization.slug == "demo-club")).one()
-        members = session.exec(select(Member).where(Member.organization_id == org.id)).all()
-        admin = next(m for m in members if m.email == ADMIN_EMAIL)
-        orgs.settings_for(session, org.id).daily_limit_per_member = 10**9
-        token = tokens.create_token(
-            session,
-            admin,
-            name="bench",
-            owner_public_id=admin.public_id,
-            scopes=["read-invites"],
-            expires_on=None,
-            now=now,
-        ).secret
+        org_id, inviters, token = ready_demo_organisation(session, now)
+        host = joiners_organisation(session, now)
         session.commit()
-        org_id, inviters = org.id, [(m.id, m.unit_id) for m in members]
+        host_ids = (host.organization_id, (host.id, None))
     insert_in_chunks(engine, spread_invitations(org_id, inviters, invitations, now))
-    join = [secrets_row(org_id, inviters[0], f"join-{n}", now) for n in range(CLIENTS)]
-    accept = [secrets_row(org_id, inviters[0], f"accept-{n}", now) for n in range(accept_links)]
+    join = [link_row(org_id, inviters[0], f"join-{n}", now) for n in range(CLIENTS)]
+    accept = [link_row(*host_ids, f"accept-{n}", now) for n in range(accept_links)]
     insert_in_chunks(engine, (row for _secret, row in join + accept))
     with engine.begin() as conn:
         # What autovacuum would do before long: without statistics the planner takes the
@@ -178,9 +171,36 @@ def seed(engine: Engine, invitations: int, accept_links: int) -> Seeded:
     return Seeded(org_id, token, [secret for secret, _row in join], links)
 
 
-def invitation_row(
-    org_id: int, inviter: tuple[int, int | None], n: int, state: str, created: datetime
-) -> dict:
+def ready_demo_organisation(session: Session, now: datetime) -> tuple[int, list[Inviter], str]:
+    """The demo organisation's id and members, no daily limit, and an API token."""
+    org = session.exec(select(Organization).where(Organization.slug == "demo-club")).one()
+    members = session.exec(select(Member).where(Member.organization_id == org.id)).all()
+    admin = next(m for m in members if m.email == ADMIN_EMAIL)
+    orgs.settings_for(session, org.id).daily_limit_per_member = 10**9
+    token = tokens.create_token(
+        session,
+        admin,
+        name="bench",
+        owner_public_id=admin.public_id,
+        scopes=["read-invites"],
+        expires_on=None,
+        now=now,
+    ).secret
+    return org.id, [(m.id, m.unit_id) for m in members], token
+
+
+def joiners_organisation(session: Session, now: datetime) -> Member:
+    """Where accept's links live, so the demo organisation holds N invitations (and one link
+    per client) however long the run."""
+    org = orgs.create_organization(session, "Bench Joiners", slug="bench-joiners", now=now)
+    host = orgs.create_member(
+        session, org, email="host@bench-joiners.org", full_name="Host", password=None, now=now
+    )
+    session.flush()
+    return host
+
+
+def invitation_row(org_id: int, inviter: Inviter, n: int, state: str, created: datetime) -> dict:
     """One row for a bulk insert; every key present (executemany wants the same keys)."""
     now = utcnow()
     expires = created + timedelta(days=14) if state != "pending" else now + timedelta(days=14)
@@ -212,7 +232,7 @@ def invitation_row(
 
 
 def spread_invitations(
-    org_id: int, inviters: list[tuple[int, int | None]], count: int, now: datetime
+    org_id: int, inviters: list[Inviter], count: int, now: datetime
 ) -> Iterator[dict]:
     """Oldest first (ids grow with time), over a year, cycling states and inviters."""
     for n in range(count):
@@ -222,9 +242,7 @@ def spread_invitations(
         )
 
 
-def secrets_row(
-    org_id: int, inviter: tuple[int, int | None], name: str, now: datetime
-) -> tuple[str, dict]:
+def link_row(org_id: int, inviter: Inviter, name: str, now: datetime) -> tuple[str, dict]:
     """A pending invitation whose link the benchmark knows (only the digest is stored)."""
     secret = f"bench-{name}-{uuid.uuid4().hex}"
     row = invitation_row(org_id, inviter, 0, "pending", now)
@@ -487,7 +505,8 @@ def main() -> None:
     )
     parser.add_argument("--scenarios", default="floor,dashboard,join,send,accept")
     args = parser.parse_args()
-    names = args.scenarios.split(",") + (["api"] if args.api else [])
+    chosen = set(args.scenarios.split(",")) | ({"api"} if args.api else set())
+    names = [name for name in SCENARIOS if name in chosen]  # api before send adds rows
     accept_links = args.accept_links or int(300 * (args.seconds + WARMUP_SECONDS))
 
     sealing.configure(SECRET_KEY)

@@ -7,11 +7,12 @@
 
 In one run it serves a floor app (bench/floor.py: one route, a ~2 KB template) and the portal,
 each under `gunicorn -w 2` (sync workers), and drives both with 4 keep-alive clients
-(bench/load.py; wrk can't sign in through a CSRF form, and one generator for every scenario
-keeps the ratios fair). The database is a fresh SQLite file, or a PostgreSQL database created
-and dropped by the run (its name must start with "bench"). It is migrated and seeded with the
-project's own commands (`portal migrate`, `portal seed-demo`), then gets N invitations over
-every state, the demo members as inviters and a year of dates; seeding is not timed.
+(bench/load.py: the sign-in, CSRF and fresh-link steps need a real client, and one load
+generator for every scenario keeps the ratios fair). The database is a fresh SQLite file, or
+a PostgreSQL database created and dropped by the run (its name must start with "bench"). It
+is migrated and seeded with the project's own commands (`portal migrate`, `portal
+seed-demo`), then gets N invitations over every state, the demo members as inviters and a
+year of dates; seeding is not timed.
 
 Scenarios (one step each, timed as a whole; req/s counts steps):
     floor      GET / on the floor app
@@ -284,6 +285,10 @@ def stop_servers(procs: list[subprocess.Popen]) -> None:
         proc.wait(timeout=30)
 
 
+def client(base: str, **options: object) -> httpx.Client:
+    return httpx.Client(base_url=base, timeout=30, **options)
+
+
 def csrf_token(html: str) -> str:
     found = CSRF.search(html)
     if not found:
@@ -293,18 +298,18 @@ def csrf_token(html: str) -> str:
 
 def signed_in(base: str) -> httpx.Client:
     """A client signed in as the demo admin through the real login form."""
-    client = httpx.Client(base_url=base, timeout=30)
-    page = expect(client.get("/login"), 200)
+    admin = client(base)
+    page = expect(admin.get("/login"), 200)
     form = {"csrf_token": csrf_token(page.text), "email": ADMIN_EMAIL}
-    expect(client.post("/login", data=form | {"password": orgs.DEMO_PASSWORD}), 302)
-    return client
+    expect(admin.post("/login", data=form | {"password": orgs.DEMO_PASSWORD}), 302)
+    return admin
 
 
 def with_link_opened(base: str, secret: str) -> httpx.Client:
     """An anonymous client that has opened its invitation link (the session holds it)."""
-    client = httpx.Client(base_url=base, timeout=30)
-    expect(client.get("/join", params={"invite_id": secret}), 302)
-    return client
+    visitor = client(base)
+    expect(visitor.get("/join", params={"invite_id": secret}), 302)
+    return visitor
 
 
 # --- the scenarios -----------------------------------------------------------------------------
@@ -369,41 +374,42 @@ def accept_step(links: queue.SimpleQueue[tuple[str, str]]) -> Callable[[httpx.Cl
     return step
 
 
+Step = Callable[[httpx.Client], None]
+WRITES = {"send": Invitation, "accept": Member}  # what each write scenario adds a row to
+
+
+def clients_and_step(
+    name: str, floor: str, portal: str, seeded: Seeded, admins: list[httpx.Client]
+) -> tuple[list[httpx.Client], Step]:
+    if name == "floor":
+        return [client(floor) for _ in range(CLIENTS)], floor_step
+    if name == "dashboard":
+        return admins, dashboard_step
+    if name == "join":
+        return [with_link_opened(portal, secret) for secret in seeded.join_links], join_step
+    if name == "api":
+        bearer = {"Authorization": f"Bearer {seeded.token}"}
+        return [client(portal, headers=bearer) for _ in range(CLIENTS)], api_step
+    if name == "send":
+        return admins, send_step(uuid.uuid4().hex[:8])
+    return [client(portal) for _ in range(CLIENTS)], accept_step(seeded.accept_links)
+
+
 def run_scenarios(
     names: list[str], floor: str, portal: str, seeded: Seeded, engine: Engine, seconds: float
 ) -> dict[str, Result]:
-    """Each scenario in turn, checking what the database must show for the writes."""
+    """Each scenario in turn, checking that each write step left its row in the database."""
     admins = [signed_in(portal) for _ in range(CLIENTS)]
-    setups: dict[str, Callable[[], tuple[list[httpx.Client], Callable[[httpx.Client], None]]]]
-    setups = {
-        "floor": lambda: ([httpx.Client(base_url=floor) for _ in range(CLIENTS)], floor_step),
-        "dashboard": lambda: (admins, dashboard_step),
-        "join": lambda: ([with_link_opened(portal, s) for s in seeded.join_links], join_step),
-        "send": lambda: (admins, send_step(uuid.uuid4().hex[:8])),
-        "accept": lambda: (
-            [httpx.Client(base_url=portal, timeout=30) for _ in range(CLIENTS)],
-            accept_step(seeded.accept_links),
-        ),
-        "api": lambda: (
-            [
-                httpx.Client(base_url=portal, headers={"Authorization": f"Bearer {seeded.token}"})
-                for _ in range(CLIENTS)
-            ],
-            api_step,
-        ),
-    }
     results = {}
     for name in names:
-        clients, step = setups[name]()
-        before = {"send": counted(engine, Invitation), "accept": counted(engine, Member)}.get(name)
+        clients, step = clients_and_step(name, floor, portal, seeded, admins)
+        table = WRITES.get(name)
+        before = counted(engine, table) if table else 0
         results[name] = result = drive(clients, step, seconds, WARMUP_SECONDS)
-        if name in ("send", "accept"):
-            table = Invitation if name == "send" else Member
-            made = counted(engine, table) - before
-            if made != result.done:
-                result.errors.append(
-                    f"{name}: {result.done} answered as done but {made} new {table.__name__} rows"
-                )
+        if table and (made := counted(engine, table) - before) != result.done:
+            result.errors.append(
+                f"{result.done} steps answered as done, but {made} new {table.__name__} rows"
+            )
     return results
 
 

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 DEV_ENV := PORTAL_ENV=development
 
-.PHONY: run test test-postgres lint setup setup-dev assets chromium migrate demo clean bench-delivery bench-api
+.PHONY: run test test-postgres lint setup setup-dev assets chromium migrate demo clean bench-delivery bench-api bench-pages
 
 run: setup assets migrate demo
 	$(DEV_ENV) PORTAL_CONFIG_EMBEDDED_WORKER=1 $(FLASK) run --host 127.0.0.1 --port 5000
@@ -73,3 +73,6 @@ bench-delivery: setup-dev
 bench-api: setup-dev
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python bench/api.py $(BENCH_ARGS)
+
+bench-pages: setup-dev
+	$(BIN)/python bench/pages.py $(BENCH_ARGS)

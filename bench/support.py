@@ -1,6 +1,16 @@
 """Helpers the benchmarks share; bench/ stays independent of tests/ so either can change alone."""
 
+from __future__ import annotations
+
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -8,3 +18,36 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def gunicorn(app: str, port: int, env: dict[str, str], workers: int = 2) -> subprocess.Popen:
+    """`app` (module:variable) under gunicorn with sync workers, from the repository root."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "--log-level",
+            "warning",
+            app,
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+
+
+def wait_until_up(url: str, attempts: int = 150) -> None:
+    """Until `url` answers 200 (the workers have imported the app), or exit."""
+    for _ in range(attempts):
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer 200 in {attempts / 10:.0f} s")

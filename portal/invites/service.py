@@ -40,6 +40,7 @@ from portal.models import (
     EmailTemplate,
     Invitation,
     InvitationSend,
+    InvitationSettings,
     InvitationStatus,
     Member,
     Organization,
@@ -457,9 +458,15 @@ def open_link(
     """Check a link without consuming it (mail scanners open links too).
 
     With `organization_id` (an API token's), another organisation's link reads as unknown."""
-    invitation = session.exec(
-        select(Invitation).where(Invitation.secret_digest == secret_digest)
+    # The invitation with what its page shows, in one query (this is the landing page's cost).
+    found = session.exec(
+        select(Invitation, Organization, Member, InvitationSettings)
+        .join(Organization, Organization.id == Invitation.organization_id)
+        .join(Member, Member.id == Invitation.inviter_id)
+        .join(InvitationSettings, InvitationSettings.organization_id == Invitation.organization_id)
+        .where(Invitation.secret_digest == secret_digest)
     ).first()
+    invitation = found[0] if found else None
     retired = session.get(RetiredSecret, secret_digest) if invitation is None else None
     owner = invitation or (session.get(Invitation, retired.invitation_id) if retired else None)
     if owner is not None and organization_id not in (None, owner.organization_id):
@@ -491,10 +498,8 @@ def open_link(
     if invitation.first_visited_at is None:
         invitation.first_visited_at = now
         session.add(invitation)
-    organization = session.get(Organization, invitation.organization_id)
-    inviter = session.get(Member, invitation.inviter_id)
-    settings = settings_for(session, invitation.organization_id)
-    assert organization is not None and inviter is not None
+    assert found is not None
+    _invitation, organization, inviter, settings = found
     return Landing(invitation, organization, inviter, settings.bind_invitee_email)
 
 

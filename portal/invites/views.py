@@ -43,6 +43,7 @@ from portal.web.organisation import current_org
 from portal.web.unit_of_work import commit, submit
 
 bp = Blueprint("invites", __name__, url_prefix="/invites")
+bp.add_app_template_filter(queries.count_label, "invitation_count")
 
 
 @bp.before_request

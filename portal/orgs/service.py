@@ -57,6 +57,20 @@ def get_unit(session: Session, org: Organization, name: str) -> Unit:
     return unit
 
 
+def organisation_and_settings(
+    session: Session, organization_id: int
+) -> tuple[Organization, InvitationSettings]:
+    """Both in one query (every page needs both)."""
+    found = session.exec(
+        select(Organization, InvitationSettings)
+        .join(InvitationSettings, InvitationSettings.organization_id == Organization.id)
+        .where(Organization.id == organization_id)
+    ).first()
+    if found is None:  # every organisation gets settings at creation; a broken invariant
+        raise NotFound("This organisation has no invitation settings.")
+    return found[0], found[1]
+
+
 def settings_for(session: Session, organization_id: int) -> InvitationSettings:
     settings = session.get(InvitationSettings, organization_id)
     if settings is None:  # every organisation gets one at creation; this is a broken invariant

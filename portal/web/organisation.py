@@ -7,16 +7,16 @@ from flask_login import current_user
 
 from portal.db import get_session
 from portal.models import InvitationSettings, Organization
-from portal.orgs.service import settings_for
+from portal.orgs.service import organisation_and_settings
 
 
 def current_org() -> tuple[Organization | None, InvitationSettings | None]:
     """The signed-in member's organisation and its settings, loaded once per request."""
     if "current_org" not in g:
         if current_user.is_authenticated:
-            session = get_session()
-            g.current_org = session.get(Organization, current_user.organization_id)
-            g.current_settings = settings_for(session, current_user.organization_id)
+            g.current_org, g.current_settings = organisation_and_settings(
+                get_session(), current_user.organization_id
+            )
         else:
             g.current_org, g.current_settings = None, None
     return g.current_org, g.current_settings

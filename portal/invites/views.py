@@ -12,6 +12,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -210,12 +211,22 @@ def _invite_form(**kwargs: Any) -> InviteForm:
     """The send form; HR and admins also get the template select (when there are templates)."""
     form = InviteForm(**kwargs)
     if may_pick_template(current_user):
+        form.template_id.choices = _template_choices()
+    return form
+
+
+def _template_choices() -> list[tuple[str, str]]:
+    """The organisation's templates as choices, read once per request (a send builds the
+    posted form and then a cleared one)."""
+    if "template_choices" not in g:
         templates = email_templates.list_templates(get_session(), current_user.organization_id)
+        choices = []
         if templates:
             default = email_templates.pick_default(templates)
             label = f"Default ({default.name})" if default else "Default (built-in e-mail)"
-            form.template_id.choices = [("", label)] + [(t.public_id, t.name) for t in templates]
-    return form
+            choices = [("", label)] + [(t.public_id, t.name) for t in templates]
+        g.template_choices = choices
+    return g.template_choices
 
 
 def _chosen_template(form: InviteForm) -> str | None:

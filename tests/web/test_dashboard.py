@@ -478,3 +478,24 @@ def test_a_list_past_the_count_cap_says_so_instead_of_counting_every_row(
     assert 'id="count-pending">(3+)</span>' in page
     assert 'id="count-expired">(1)</span>' in page  # past due, not yet swept: still counted
     assert old.invitation.status == "PENDING"
+
+
+def test_a_send_costs_the_same_queries_however_many_invitations_there_are(
+    admin_client, session, engine, org, admin
+):
+    settings(session, org, daily_limit_per_member=1000)
+
+    def send(address: str) -> list[str]:
+        token = csrf_token(admin_client, "/invites")
+        data = {"email": address, "csrf_token": token, "list": "pending"}
+        with count_queries(engine) as statements:
+            assert admin_client.post("/invites", data=data, headers=HX).status_code == 200
+        return statements
+
+    send("first@example.org")
+    few = send("second@example.org")
+    for n in range(60):
+        invites.send_invitation(session, admin, email=f"bulk{n}@example.org", now=utcnow())
+    session.commit()
+    many = send("third@example.org")
+    assert len(few) == len(many) <= 12, many

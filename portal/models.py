@@ -127,6 +127,8 @@ class Invitation(SQLModel, table=True):
         Index("ix_invitation_inviter_status_id", "inviter_id", "status", "id"),
         # The expiry sweep.
         Index("ix_invitation_status_expires", "status", "expires_at"),
+        # The dashboard's capped counts of pending and past-due invitations.
+        Index("ix_invitation_org_status_expires", "organization_id", "status", "expires_at"),
         # At most one pending invitation per address and organisation, even under races.
         Index(
             "uq_invitation_pending_email",

@@ -251,6 +251,8 @@ def act(public_id: str, action: str) -> ResponseReturnValue:
     operation, template = ACTIONS[action]
     session = get_session()
     invitation = invites.get_for_actor(session, current_user, public_id)
+    if action == "revoke" and request.form.get("confirmed") != "yes":
+        return confirm_revoke(public_id)  # without JavaScript, the page that asks first
     try:
         commit(lambda: operation(session, current_user, invitation, utcnow()))
     except DomainError as error:
@@ -289,4 +291,9 @@ def _refused(refusal: Refusal, status: int) -> ResponseReturnValue:
 def confirm_revoke(public_id: str) -> ResponseReturnValue:
     """Without JavaScript, revoking asks on its own page (with htmx, hx-confirm asks)."""
     invitation = invites.get_for_actor(get_session(), current_user, public_id)
-    return render_template("invites/confirm_revoke.html", invitation=invitation)
+    return render_template(
+        "invites/confirm_revoke.html",
+        invitation=invitation,
+        open_list=_open_list(),
+        inviter=_filters().inviter,
+    )

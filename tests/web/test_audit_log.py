@@ -267,7 +267,7 @@ def test_an_hr_revoke_of_someone_elses_invitation_is_listed(client, session, org
     token = csrf_token(client, "/invites")
     response = client.post(
         f"/invites/{sent.invitation.public_id}/revoke",
-        data={"csrf_token": token},
+        data={"csrf_token": token, "confirmed": "yes"},
         environ_base={"REMOTE_ADDR": CLIENT_IP},
     )
     assert response.status_code == 302

@@ -263,11 +263,7 @@ def test_row_actions_answer_htmx_with_the_lists_and_a_notice(
         session, inviter, email="guest@example.org", now=utcnow()
     ).invitation
     session.commit()
-    response = inviter_client.post(
-        f"/invites/{invitation.public_id}/{action}",
-        headers=HX,
-        data={"csrf_token": csrf_token(inviter_client, "/invites")},
-    )
+    response = _act(inviter_client, invitation, action, HX)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert page.lstrip().startswith('<div id="invite-lists"')
@@ -283,8 +279,19 @@ def test_revoke_without_javascript_asks_first(inviter_client, session, inviter):
     session.commit()
     page = inviter_client.get(f"/invites/{invitation.public_id}/revoke").get_data(as_text=True)
     assert "Revoke the invitation?" in page
+    # The row's button posts without confirming: the same page asks, and revokes nothing.
+    response = inviter_client.post(
+        f"/invites/{invitation.public_id}/revoke",
+        data={"csrf_token": csrf_token(inviter_client, "/invites"), "list": "pending"},
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Revoke the invitation?" in page and 'name="confirmed" value="yes"' in page
     session.refresh(invitation)
     assert invitation.status == "PENDING"
+    assert _act(inviter_client, invitation, "revoke").status_code == 302
+    session.refresh(invitation)
+    assert invitation.status == "REVOKED"
 
 
 def test_someone_elses_invitation_is_not_found(client, session, org, unit, inviter):
@@ -397,10 +404,11 @@ def test_the_dashboard_costs_the_same_queries_for_10_or_500_invitations(
 
 
 def _act(client, invitation, action, headers=None):
+    """A row button, as the dashboard sends it (Revoke says it was confirmed)."""
     return client.post(
         f"/invites/{invitation.public_id}/{action}",
         headers=headers or {},
-        data={"csrf_token": csrf_token(client, "/invites")},
+        data={"csrf_token": csrf_token(client, "/invites"), "confirmed": "yes"},
     )
 
 

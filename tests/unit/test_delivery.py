@@ -413,3 +413,22 @@ def test_a_batch_loads_what_its_emails_need_once_not_per_email(app, session, smt
     # crash re-sends at most the one in flight): the fresh revoke check, the outbox row, the
     # invitation's delivery status, and the webhook endpoints its INVITE_INVITED goes to.
     assert (len(counts[12]) - len(counts[3])) / 9 <= 4
+
+
+def test_a_webhook_call_costs_two_statements_its_batch_loads_the_endpoint(
+    app, session, receiver, inviter
+):
+    from tests.query_count import count_queries
+
+    created, _ = endpoint(session, inviter, receiver)
+    engine = app.extensions["portal.engine"]
+    counts = {}
+    for size in (3, 12):
+        for _ in range(size):
+            webhooks.send_test_event(session, inviter, created, utcnow())
+        session.commit()
+        with count_queries(engine) as statements:
+            assert Worker(app).run_once().delivered == size
+        counts[size] = len(statements)
+    # Per call: the endpoint read afresh (it may have been switched off) and the outbox row.
+    assert (counts[12] - counts[3]) / 9 <= 2

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -18,7 +18,10 @@ from portal.models import OutboxItem
 
 EXTENSION = "portal.delivery"
 
-Render = Callable[[Session, Environment, OutboxItem, str, "str | None"], RenderedEmail]
+# What a kind's `prepare` loaded for a batch: opaque to the engine, handed back to `render`.
+Prepared = Any
+Prepare = Callable[[Session, Sequence[OutboxItem]], Prepared]
+Render = Callable[[Session, Environment, OutboxItem, str, "str | None", Prepared], RenderedEmail]
 Check = Callable[[Session, OutboxItem], None]
 Delivered = Callable[[Flask, Session, OutboxItem, datetime], None]
 Failed = Callable[[Flask, Session, OutboxItem, DeliveryFailed, datetime], None]
@@ -37,12 +40,17 @@ class MessageKind:
     """One kind of outbox item: `channel` is the item's kind ("email", "webhook"), `topic`
     its topic, or "*" for every topic on that channel.
 
-    `check` runs before anything is unsealed and raises Obsolete for an item no longer
-    wanted; `render` turns an e-mail item into an e-mail; the hooks record the outcome
-    in the capability's own rows, in the same transaction as the outbox row."""
+    `prepare` runs once per claimed batch with the batch's items of this kind and loads
+    what their messages need in a few queries (not a few per item); the worker holds what
+    it returns for the batch, so `session.get` finds those rows without a query, and
+    passes it to `render`. `check` runs before anything is unsealed and raises Obsolete for
+    an item no longer wanted; `render` turns an e-mail item into an e-mail; the hooks
+    record the outcome in the capability's own rows, in the same transaction as the
+    outbox row."""
 
     channel: str
     topic: str = "*"
+    prepare: Prepare | None = None
     check: Check | None = None
     render: Render | None = None
     on_delivered: Delivered | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import secrets
 import smtplib
 import socket
 import ssl
@@ -209,7 +210,10 @@ def build_message(
     of the worker's time (bench/delivery.py). Every address goes through
     email.headerregistry.Address and the subject is one line: no text can add a header."""
     to = to or transport_address(email.to)
-    message = MIMEMultipart("alternative")
+    # Our own boundary: left unset, the generator compiles a regex per message to make sure
+    # its random one isn't in the text. "==" can't occur in quoted-printable (every "=" there
+    # starts an escape or a soft break), so this one can never collide with a part.
+    message = MIMEMultipart("alternative", boundary=f"==portal-{secrets.token_hex(8)}==")
     message.attach(MIMEText(email.text, "plain", _UTF8_QP))
     message.attach(MIMEText(email.html, "html", _UTF8_QP))
     subject = one_line(email.subject)

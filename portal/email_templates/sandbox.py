@@ -282,10 +282,17 @@ def _compiled(source: str, html: bool) -> Template:
     return env.from_string(tree)
 
 
+@lru_cache(maxsize=256)
+def _checked(source: str, subject: bool) -> tuple[Problem, ...]:
+    """check() once per template text: it parses the template, and the worker renders the
+    same organisation's template for every invitation in a batch."""
+    return tuple(check(source, subject=subject))
+
+
 def render(subject: str, body: str, values: Mapping[str, str]) -> Rendered:
     """Render a template with the placeholder values. Raises TemplateRefused, never anything
     else: the caller (the worker) falls back to the built-in e-mail."""
-    problems = [*check(subject, subject=True), *check(body)]
+    problems = [*_checked(subject, True), *_checked(body, False)]
     if problems:
         raise TemplateRefused(problems)
     # Empty values are left out, so `{{ invitee_name | default("there") }}` does what it says.

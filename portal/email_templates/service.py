@@ -6,7 +6,7 @@ may manage settings; reading them (to pick one when sending) is for any member.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -98,13 +98,35 @@ def default_template(session: Session, organization_id: int) -> EmailTemplate | 
     ).first()
 
 
-def template_for(session: Session, invitation: Invitation) -> EmailTemplate | None:
+def defaults_for(
+    session: Session, organization_ids: Collection[int]
+) -> dict[int, EmailTemplate | None]:
+    """Each organisation's default template (or None), in one query for them all."""
+    found = session.exec(
+        select(EmailTemplate).where(
+            col(EmailTemplate.organization_id).in_(organization_ids), EmailTemplate.is_default
+        )
+    ).all()
+    return {
+        org_id: pick_default([t for t in found if t.organization_id == org_id])
+        for org_id in organization_ids
+    }
+
+
+def template_for(
+    session: Session,
+    invitation: Invitation,
+    defaults: Mapping[int, EmailTemplate | None] | None = None,
+) -> EmailTemplate | None:
     """The wording an invitation is sent with: its own template, else the organisation's
-    default, else None (the built-in e-mail)."""
+    default, else None (the built-in e-mail). `defaults` (from defaults_for, for a batch of
+    invitations) saves the query for the default."""
     if invitation.template_id is not None:
         template = session.get(EmailTemplate, invitation.template_id)
         if template is not None and template.organization_id == invitation.organization_id:
             return template
+    if defaults is not None and invitation.organization_id in defaults:
+        return defaults[invitation.organization_id]
     return default_template(session, invitation.organization_id)
 
 

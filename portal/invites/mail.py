@@ -4,16 +4,18 @@ portal/invites/outbox.py), the dev mailbox, the template preview and tests."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import css_inline
 from jinja2 import Environment
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from portal.delivery.message import RenderedEmail
 from portal.email_addresses import one_line
 from portal.email_templates import sandbox
-from portal.email_templates.service import template_for
+from portal.email_templates.service import defaults_for, template_for
 from portal.models import EmailTemplate, Invitation, Member, Organization, OutboxItem
 from portal.text import day
 
@@ -132,10 +134,49 @@ def render_renewal_request(
     )
 
 
+@dataclass(frozen=True)
+class Batch:
+    """The rows a claimed batch of these e-mails is rendered from, loaded with one query per
+    table. Holding them keeps them in the session's identity map: `session.get` for any of
+    them (here, in the kind's check and in its hooks) then needs no query."""
+
+    rows: list[Any]
+    defaults: dict[int, EmailTemplate | None]  # organisation id → its default template
+
+
+def load_batch(session: Session, items: Sequence[OutboxItem]) -> Batch:
+    """What render_outbox_email needs for `items` (the outbox's `prepare` hook)."""
+    invitations = _by_id(session, Invitation, {item.payload["invitation_id"] for item in items})
+    member_ids = {i.inviter_id for i in invitations} | {
+        item.payload["member_id"] for item in items if "member_id" in item.payload
+    }
+    org_ids = {i.organization_id for i in invitations}
+    template_ids = {i.template_id for i in invitations if i.template_id is not None}
+    rows = [
+        *invitations,
+        *_by_id(session, Member, member_ids),
+        *_by_id(session, Organization, org_ids),
+        *_by_id(session, EmailTemplate, template_ids),
+    ]
+    return Batch(rows=rows, defaults=defaults_for(session, org_ids))
+
+
+def _by_id(session: Session, model: Any, ids: set[int]) -> list[Any]:
+    if not ids:
+        return []
+    return list(session.exec(select(model).where(col(model.id).in_(ids))).all())
+
+
 def render_outbox_email(
-    session: Session, env: Environment, item: OutboxItem, base_url: str, secret: str | None
+    session: Session,
+    env: Environment,
+    item: OutboxItem,
+    base_url: str,
+    secret: str | None,
+    batch: Batch | None = None,
 ) -> RenderedEmail:
-    """The e-mail an outbox item stands for, rendered from the rows it names."""
+    """The e-mail an outbox item stands for, rendered from the rows it names (found in
+    `batch` when the worker loaded them for its whole batch)."""
     invitation = session.get(Invitation, item.payload["invitation_id"])
     assert invitation is not None
     org = session.get(Organization, invitation.organization_id)
@@ -143,7 +184,7 @@ def render_outbox_email(
     assert org is not None and inviter is not None
     if item.topic == "invitation":
         assert secret is not None
-        template = template_for(session, invitation)
+        template = template_for(session, invitation, batch.defaults if batch else None)
         return render_invitation(
             env, org, inviter, invitation, join_url(base_url, secret), template
         )

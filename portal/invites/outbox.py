@@ -12,7 +12,7 @@ from portal.clock import utcnow
 from portal.delivery.errors import DeliveryFailed, Obsolete
 from portal.delivery.registry import MessageKind, PeriodicJob, Registry
 from portal.invites.events import emit_invite_event
-from portal.invites.mail import render_outbox_email
+from portal.invites.mail import load_batch, render_outbox_email
 from portal.invites.service import effective_status, sweep_expired
 from portal.models import DeliveryStatus, Invitation, InvitationStatus, OutboxItem
 
@@ -22,7 +22,9 @@ INVITATIONS = Invitation.__table__  # type: ignore[attr-defined]
 
 
 def _still_wanted(session: Session, item: OutboxItem) -> None:
-    invitation = session.get(Invitation, item.invitation_id)
+    # Read afresh (the batch loaded it earlier): a revoke or resend committed while the
+    # batch was being sent still stops this e-mail.
+    invitation = session.get(Invitation, item.invitation_id, populate_existing=True)
     if (
         invitation is None
         or invitation.send_count != item.payload.get("send_number")
@@ -74,6 +76,7 @@ def register(registry: Registry) -> None:
         MessageKind(
             channel="email",
             topic="invitation",
+            prepare=load_batch,
             check=_still_wanted,
             render=render_outbox_email,
             on_delivered=_delivered,
@@ -82,5 +85,9 @@ def register(registry: Registry) -> None:
         )
     )
     for topic in ("invite_accepted", "renewal_request"):
-        registry.add_kind(MessageKind(channel="email", topic=topic, render=render_outbox_email))
+        registry.add_kind(
+            MessageKind(
+                channel="email", topic=topic, prepare=load_batch, render=render_outbox_email
+            )
+        )
     registry.add_job(PeriodicJob("invitation expiry", "SWEEP_INTERVAL_SECONDS", sweep_expired))

@@ -110,7 +110,8 @@ class WebhookChannel:
 
     def send(self, session: Session, item: OutboxItem) -> int:
         """POST the event; returns the receiver's status, or raises DeliveryFailed."""
-        endpoint = session.get(WebhookEndpoint, item.endpoint_id)
+        # Afresh, though the batch loaded it: an endpoint switched off mid-batch gets no more.
+        endpoint = session.get(WebhookEndpoint, item.endpoint_id, populate_existing=True)
         if endpoint is None or not endpoint.enabled:
             raise PermanentFailure("the endpoint is disabled")
         try:

@@ -3,16 +3,27 @@ from their outcomes (a streak of failures long enough switches it off)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from flask import Flask
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from portal.audit import service as audit
 from portal.delivery.errors import DeliveryFailed
 from portal.delivery.registry import MessageKind, Registry
 from portal.models import OutboxItem, WebhookEndpoint
 from portal.webhooks.channel import WebhookChannel
+
+
+def _endpoints(session: Session, items: Sequence[OutboxItem]) -> list[WebhookEndpoint]:
+    """The batch's endpoints in one query; held by the worker, so the hooks' lookups of them
+    need none (the channel still reads each afresh before calling it)."""
+    ids = {item.endpoint_id for item in items if item.endpoint_id is not None}
+    if not ids:
+        return []
+    found = session.exec(select(WebhookEndpoint).where(col(WebhookEndpoint.id).in_(ids)))
+    return list(found.all())
 
 
 def _delivered(app: Flask, session: Session, item: OutboxItem, now: datetime) -> None:
@@ -54,6 +65,10 @@ def register(registry: Registry) -> None:
     registry.add_sender("webhook", WebhookChannel)
     registry.add_kind(
         MessageKind(
-            channel="webhook", on_delivered=_delivered, on_failed=_failed, on_gave_up=_failed
+            channel="webhook",
+            prepare=_endpoints,
+            on_delivered=_delivered,
+            on_failed=_failed,
+            on_gave_up=_failed,
         )
     )

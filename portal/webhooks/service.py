@@ -158,18 +158,23 @@ def envelope(event_type: str, data: dict[str, Any], now: datetime) -> dict[str, 
 
 
 def _enqueue_for(
-    session: Session, endpoint: WebhookEndpoint, event: dict[str, Any], now: datetime
+    session: Session,
+    endpoint_id: int,
+    endpoint_public_id: str,
+    organization_id: int,
+    event: dict[str, Any],
+    now: datetime,
 ) -> OutboxItem:
     item = enqueue(
         session,
         kind="webhook",
         topic=event["type"],
-        idempotency_key=f"{event['id']}:{endpoint.public_id}",
+        idempotency_key=f"{event['id']}:{endpoint_public_id}",
         payload={"event": event},
         now=now,
-        organization_id=endpoint.organization_id,
+        organization_id=organization_id,
     )
-    item.endpoint_id = endpoint.id
+    item.endpoint_id = endpoint_id
     return item
 
 
@@ -178,14 +183,16 @@ def emit(
 ) -> dict[str, Any]:
     """Queue `event_type` for every enabled endpoint of the organisation that subscribed."""
     event = envelope(event_type, data, now)
-    endpoints = session.exec(
-        select(WebhookEndpoint).where(
+    # Only the columns an event needs: whole endpoints cost the worker as much as rendering
+    # the e-mail whose delivery emits INVITE_INVITED (bench/delivery.py).
+    subscribers = session.exec(
+        select(WebhookEndpoint.id, WebhookEndpoint.public_id, WebhookEndpoint.event_types).where(
             WebhookEndpoint.organization_id == organization_id, WebhookEndpoint.enabled
         )
     ).all()
-    for endpoint in endpoints:
-        if event_type in endpoint.event_types:
-            _enqueue_for(session, endpoint, event, now)
+    for endpoint_id, endpoint_public_id, event_types in subscribers:
+        if event_type in event_types:
+            _enqueue_for(session, endpoint_id, endpoint_public_id, organization_id, event, now)
     return event
 
 
@@ -198,7 +205,10 @@ def send_test_event(
         {"endpointId": endpoint.public_id, "message": "This is a test event from Member Portal."},
         now,
     )
-    return _enqueue_for(session, endpoint, event, now)
+    assert endpoint.id is not None
+    return _enqueue_for(
+        session, endpoint.id, endpoint.public_id, endpoint.organization_id, event, now
+    )
 
 
 def recent_deliveries(

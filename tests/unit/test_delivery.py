@@ -384,3 +384,51 @@ def test_the_sweep_forgets_replayable_api_answers_after_a_day(app, session, invi
     Worker(app).sweep()
     session.expire_all()
     assert [r.key for r in session.exec(select(IdempotencyRecord)).all()] == ["1:00:00"]
+
+
+# --- queries per batch --------------------------------------------------------------------
+
+
+def _lookups(statements: list[str]) -> list[str]:
+    """SELECTs of the rows an e-mail is rendered from (not the invitation's fresh check)."""
+    tables = ("FROM member", "FROM organization", "FROM email_template")
+    selects = [s for s in statements if s.lstrip().startswith("SELECT")]
+    return [s for s in selects if any(table in s for table in tables)]
+
+
+def test_a_batch_loads_what_its_emails_need_once_not_per_email(app, session, smtp, inviter):
+    from tests.query_count import count_queries
+
+    engine = app.extensions["portal.engine"]
+    counts = {}
+    for size in (3, 12):
+        for n in range(size):
+            invite(session, inviter, f"batch{size}-{n}@example.org")
+        with count_queries(engine) as statements:
+            assert Worker(app).run_once().delivered == size
+        counts[size] = statements
+    # The organisation, the inviter and the templates: one query per table, whatever the size.
+    assert len(_lookups(counts[12])) == len(_lookups(counts[3])) <= 4
+    # What stays per e-mail is its own bookkeeping, committed before the next one is sent (so a
+    # crash re-sends at most the one in flight): the fresh revoke check, the outbox row, the
+    # invitation's delivery status, and the webhook endpoints its INVITE_INVITED goes to.
+    assert (len(counts[12]) - len(counts[3])) / 9 <= 4
+
+
+def test_a_webhook_call_costs_two_statements_its_batch_loads_the_endpoint(
+    app, session, receiver, inviter
+):
+    from tests.query_count import count_queries
+
+    created, _ = endpoint(session, inviter, receiver)
+    engine = app.extensions["portal.engine"]
+    counts = {}
+    for size in (3, 12):
+        for _ in range(size):
+            webhooks.send_test_event(session, inviter, created, utcnow())
+        session.commit()
+        with count_queries(engine) as statements:
+            assert Worker(app).run_once().delivered == size
+        counts[size] = len(statements)
+    # Per call: the endpoint read afresh (it may have been switched off) and the outbox row.
+    assert (counts[12] - counts[3]) / 9 <= 2

@@ -8,14 +8,18 @@ from contextlib import contextmanager
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+DATA_STATEMENTS = ("SELECT", "UPDATE", "INSERT", "DELETE")
+
 
 @contextmanager
 def count_queries(engine: Engine) -> Iterator[list[str]]:
-    """Yields the list the statements run on `engine` are appended to."""
+    """Yields the list the statements run on `engine` are appended to: those that read or
+    write data, not transaction control (a test's savepoints are no query of the code's)."""
     statements: list[str] = []
 
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
+    def record(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith(DATA_STATEMENTS):
+            statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
     try:

@@ -16,6 +16,7 @@ from portal.models import Invitation, OutboxItem, WebhookEndpoint
 from portal.sealing import unseal
 from portal.webhooks import service as webhooks
 from portal.webhooks.signing import HEADER, verify
+from tests.query_count import count_queries
 
 RULES = webhooks.UrlRules(require_https=False, allow_private=True)
 
@@ -397,7 +398,6 @@ def _lookups(statements: list[str]) -> list[str]:
 
 
 def test_a_batch_loads_what_its_emails_need_once_not_per_email(app, session, smtp, inviter):
-    from tests.query_count import count_queries
 
     engine = app.extensions["portal.engine"]
     counts = {}
@@ -418,7 +418,6 @@ def test_a_batch_loads_what_its_emails_need_once_not_per_email(app, session, smt
 def test_a_webhook_call_costs_two_statements_its_batch_loads_the_endpoint(
     app, session, receiver, inviter
 ):
-    from tests.query_count import count_queries
 
     created, _ = endpoint(session, inviter, receiver)
     engine = app.extensions["portal.engine"]

@@ -8,7 +8,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import event, func
+from sqlalchemy import func
 from sqlmodel import select
 
 from portal import sealing
@@ -24,6 +24,7 @@ from portal.models import (
 )
 from portal.roles import Role
 from tests.factories import make_member, make_org, settings
+from tests.query_count import count_queries
 from tests.web.api_support import Api, field_errors, make_token, problem
 
 GUEST = "guest@example.org"
@@ -466,26 +467,11 @@ def test_250_invitations_page_by_page_with_no_duplicates_or_gaps(api, session, o
 def test_a_page_costs_the_same_queries_whatever_its_size(api, session, org, admin, engine):
     _bulk(session, org, admin, 60)
     api.get("/invites?limit=1")  # records the token's use, which the next minute won't repeat
-    with _statements(engine) as small:
+    with count_queries(engine) as small:
         assert len(api.get("/invites?limit=2").get_json()["data"]) == 2
-    with _statements(engine) as large:
+    with count_queries(engine) as large:
         assert len(api.get("/invites?limit=60").get_json()["data"]) == 60
     assert len(large) == len(small) == 2, large  # the token, then the page
-
-
-@contextmanager
-def _statements(engine):
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "INSERT", "DELETE")):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_filters_by_status_email_inviter_and_creation_time(api, session, org, unit, admin):

@@ -4,11 +4,9 @@ who may see it, and its query budget."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
 from portal.audit import service as audit
@@ -18,6 +16,7 @@ from portal.models import AuditEvent
 from portal.roles import Role
 from tests.conftest import csrf_token, login
 from tests.factories import make_member, make_org, make_unit
+from tests.query_count import count_queries
 
 URL = "/admin/settings/audit"
 SETTINGS = "/admin/settings/invitations"
@@ -282,28 +281,13 @@ def test_an_hr_revoke_of_someone_elses_invitation_is_listed(client, session, org
 # --- query budget ------------------------------------------------------------------------------
 
 
-@contextmanager
-def statements(engine):
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith(("SELECT", "UPDATE", "INSERT", "DELETE")):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 def test_a_page_costs_the_same_queries_for_3_or_50_rows(admin_client, session, engine, admin):
     add_events(session, admin, 3)
     admin_client.get(URL)  # warm-up
-    with statements(engine) as small:
+    with count_queries(engine) as small:
         assert len(listed(admin_client.get(URL).get_data(as_text=True))) == 3
     add_events(session, admin, 80)
-    with statements(engine) as large:
+    with count_queries(engine) as large:
         assert len(listed(admin_client.get(URL).get_data(as_text=True))) == 50
     assert len(small) == len(large), large
     # The member, the page's header (organisation, settings), then one for all the rows.

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
 from portal.clock import utcnow
@@ -16,6 +14,7 @@ from portal.models import Invitation, OutboxItem
 from portal.roles import Role
 from tests.conftest import csrf_token, login
 from tests.factories import make_member, make_org, make_unit, settings
+from tests.query_count import count_queries
 
 HX = {"HX-Request": "true"}
 
@@ -365,20 +364,6 @@ def test_load_more_pages_by_keyset_without_gaps_or_duplicates(
             else None
         )
     assert sorted(seen) == sorted(sent)
-
-
-@contextmanager
-def count_queries(engine):
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_the_dashboard_costs_the_same_queries_for_10_or_500_invitations(

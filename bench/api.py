@@ -30,9 +30,8 @@ from sqlalchemy import text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from bench.delivery import SECRET_KEY, prepare  # noqa: E402
-from bench.support import free_port  # noqa: E402
+from bench.support import api_token, free_port  # noqa: E402
 from portal import sealing  # noqa: E402
-from portal.api import tokens  # noqa: E402
 from portal.clock import utcnow  # noqa: E402
 from portal.models import Invitation  # noqa: E402
 from portal.orgs import service as orgs  # noqa: E402
@@ -141,15 +140,7 @@ def main() -> None:
                     now=utcnow(),
                 )
                 orgs.settings_for(session, org.id).daily_limit_per_member = 10**9
-                token = tokens.create_token(
-                    session,
-                    admin,
-                    name="bench",
-                    owner_public_id=admin.public_id,
-                    scopes=["read-invites", "create-invites"],
-                    expires_on=None,
-                    now=utcnow(),
-                ).secret
+                token = api_token(session, admin, ["read-invites", "create-invites"], utcnow())
                 session.commit()
                 org_id, admin_id = org.id, admin.id
             seed_invitations(engine, org_id, admin_id, size)

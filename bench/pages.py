@@ -57,10 +57,9 @@ from sqlalchemy.engine import Engine, make_url  # noqa: E402
 from sqlmodel import Session, select  # noqa: E402
 
 from bench.load import Exhausted, Result, drive, expect  # noqa: E402
-from bench.support import free_port, gunicorn, wait_until_up  # noqa: E402
+from bench.support import api_token, free_port, gunicorn, wait_until_up  # noqa: E402
 from portal import sealing  # noqa: E402
 from portal.api import queries as api_queries  # noqa: E402
-from portal.api import tokens  # noqa: E402
 from portal.clock import utcnow  # noqa: E402
 from portal.db import make_engine  # noqa: E402
 from portal.invites import queries as invite_queries  # noqa: E402
@@ -180,15 +179,7 @@ def ready_demo_organisation(session: Session, now: datetime) -> tuple[int, list[
     members = session.exec(select(Member).where(Member.organization_id == org.id)).all()
     admin = next(m for m in members if m.email == ADMIN_EMAIL)
     orgs.settings_for(session, org.id).daily_limit_per_member = 10**9
-    token = tokens.create_token(
-        session,
-        admin,
-        name="bench",
-        owner_public_id=admin.public_id,
-        scopes=["read-invites"],
-        expires_on=None,
-        now=now,
-    ).secret
+    token = api_token(session, admin, ["read-invites"], now)
     return org.id, [(m.id, m.unit_id) for m in members], token
 
 

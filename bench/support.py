@@ -6,9 +6,14 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import httpx
+from sqlmodel import Session
+
+from portal.api import tokens
+from portal.models import Member
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,3 +56,17 @@ def wait_until_up(url: str, attempts: int = 150) -> None:
             pass
         time.sleep(0.1)
     raise SystemExit(f"{url} did not answer 200 in {attempts / 10:.0f} s")
+
+
+def api_token(session: Session, owner: Member, scopes: list[str], now: datetime) -> str:
+    """A token for the benchmark's requests, never expiring: its secret (shown once)."""
+    created = tokens.create_token(
+        session,
+        owner,
+        name="bench",
+        owner_public_id=owner.public_id,
+        scopes=scopes,
+        expires_on=None,
+        now=now,
+    )
+    return created.secret

@@ -33,6 +33,9 @@ class FixedReach:
         return self.non_ascii_local_parts
 
 
+# The longest address taken: a 64-character local part, the @ and a 255-character domain.
+MAX_LENGTH = 320
+
 # Services refuse what they can't be sure of: a caller that knows better passes its reach.
 ASCII_ONLY = FixedReach(non_ascii_local_parts=False)
 EVERY_ADDRESS = FixedReach(non_ascii_local_parts=True)
@@ -48,7 +51,7 @@ def normalise_email(
     candidate = (raw or "").strip()
     if not candidate:
         raise InvalidEmail("Enter an e-mail address.", field=field)
-    if len(candidate) > 320:
+    if len(candidate) > MAX_LENGTH:
         raise InvalidEmail("That e-mail address is too long.", field=field)
     try:
         result = validate_email(candidate, check_deliverability=False)

@@ -30,6 +30,7 @@ from pydantic_core import PydanticCustomError
 from portal.api import queries
 from portal.audit import queries as audit_queries
 from portal.audit.service import ACTIONS, CHANNELS
+from portal.email_addresses import MAX_LENGTH as EMAIL_MAX
 from portal.email_addresses import normalise_email
 from portal.errors import DomainError, problem_kinds
 from portal.invites.service import MAX_MESSAGE, MAX_NAME, MAX_PART_NAME
@@ -40,7 +41,6 @@ from portal.webhooks.service import rfc3339
 # Lengths of the ids a body may carry (checked here: no service measures ids).
 ID_MAX_LENGTH = 40  # public ids: "iv-"/"mb-"/"tpl-" and 32 hex digits
 INVITE_SECRET_MAX_LENGTH = 100  # the link's secret: 43 characters today, room to grow
-EMAIL_MAX_LENGTH = 320
 PASSWORD_MAX_LENGTH = 1024
 
 
@@ -101,7 +101,7 @@ def Text(  # noqa: N802 (a type factory, read as a type)
 
 
 class NewInvite(ApiModel):
-    email: Text("An e-mail address", email=True, documented_max=EMAIL_MAX_LENGTH) = Field(
+    email: Text("An e-mail address", email=True, documented_max=EMAIL_MAX) = Field(
         description="Who to invite."
     )
     full_name: Text("A name", documented_max=MAX_NAME) | None = Field(
@@ -131,7 +131,7 @@ class NewMember(ApiModel):
     invite_id: Text("An invitation id", max_length=INVITE_SECRET_MAX_LENGTH) = Field(
         description="The secret from the invitation link (its invite_id parameter)."
     )
-    email: Text("An e-mail address", email=True, documented_max=EMAIL_MAX_LENGTH) = Field(
+    email: Text("An e-mail address", email=True, documented_max=EMAIL_MAX) = Field(
         description="Must be the invited address when the organisation binds it."
     )
     full_name: Text("A name", documented_max=MAX_NAME)

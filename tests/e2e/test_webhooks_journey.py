@@ -28,6 +28,6 @@ def test_admin_adds_an_endpoint_sends_a_test_event_and_sees_it_delivered(page: P
     deliveries = page.locator("#deliveries")
     # The list refreshes itself while the delivery is on its way.
     expect(deliveries.get_by_text("sent", exact=True)).to_be_visible(timeout=15_000)
-    expect(deliveries.locator("td", has_text="200")).to_be_visible()
+    expect(deliveries.get_by_role("cell", name="200", exact=True)).to_be_visible()
     assert json.loads(receiver.received[0].body)["type"] == "INVITE_TEST"
     expect(page.locator("#signing-secret")).to_have_count(0)  # shown once only

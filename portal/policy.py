@@ -6,10 +6,11 @@ reason in words a member can act on, so the 403 page can explain itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import and_, false, or_, true
+from sqlalchemy import and_, bindparam, false, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from portal.errors import NotAllowed
@@ -133,6 +134,10 @@ def may_read_audit_log(actor: Member) -> Decision:
 # A reach is the rows of the actor's organisation that match any one of its clauses; a
 # clause is column = value conditions ({} matches every row, no clause matches none).
 Clause = dict[str, object]
+# Which columns each clause compares. Actors of one shape share one SQL statement, built
+# once (reach_condition) and given each actor's values as bound parameters (Reach.params):
+# building a statement costs more than running it.
+Shape = tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True)
@@ -146,13 +151,34 @@ class Reach:
             for clause in self.clauses
         )
 
+    @property
+    def shape(self) -> Shape:
+        return tuple(tuple(clause) for clause in self.clauses)
+
+    @property
+    def params(self) -> dict[str, object]:
+        """The values reach_condition(self.shape, …) leaves as parameters."""
+        values: dict[str, object] = {"reach_org": self.organization_id}
+        for n, clause in enumerate(self.clauses):
+            values.update({f"reach_{n}_{column}": value for column, value in clause.items()})
+        return values
+
     def where(self, model: type) -> ColumnElement[bool]:
-        """The same reach as a SQL condition on `model`'s columns."""
-        matches = [
-            and_(true(), *(getattr(model, column) == value for column, value in clause.items()))
-            for clause in self.clauses
-        ]
-        return and_(model.organization_id == self.organization_id, or_(false(), *matches))
+        """The same reach as a SQL condition on `model`'s columns, values included."""
+        return _condition(self.shape, model, lambda name: self.params[name])
+
+
+def reach_condition(shape: Shape, model: type) -> ColumnElement[bool]:
+    """A reach of this shape as SQL on `model`'s columns, its values left as parameters."""
+    return _condition(shape, model, bindparam)
+
+
+def _condition(shape: Shape, model: type, value: Callable[[str], object]) -> ColumnElement[bool]:
+    matches = [
+        and_(true(), *(getattr(model, name) == value(f"reach_{n}_{name}") for name in columns))
+        for n, columns in enumerate(shape)
+    ]
+    return and_(model.organization_id == value("reach_org"), or_(false(), *matches))
 
 
 def oversight(actor: Member) -> Reach:

@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -64,13 +64,17 @@ class TemplateInput:
 # --- reading ------------------------------------------------------------------------------
 
 
+# The send form reads it on every dashboard request: built once, not per request.
+_TEMPLATES_OF = (
+    select(EmailTemplate)
+    .where(EmailTemplate.organization_id == bindparam("organization_id"))
+    .order_by(EmailTemplate.name, EmailTemplate.id)
+    .limit(MAX_TEMPLATES)
+)
+
+
 def list_templates(session: Session, organization_id: int) -> Sequence[EmailTemplate]:
-    return session.exec(
-        select(EmailTemplate)
-        .where(EmailTemplate.organization_id == organization_id)
-        .order_by(EmailTemplate.name, EmailTemplate.id)
-        .limit(MAX_TEMPLATES)
-    ).all()
+    return session.exec(_TEMPLATES_OF, params={"organization_id": organization_id}).all()
 
 
 def find(session: Session, organization_id: int, public_id: str) -> EmailTemplate | None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import Select, and_, bindparam, func, or_
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
 from portal.invites.service import effective_status
 from portal.models import Invitation, InvitationStatus, Member
-from portal.policy import invitation_reach
+from portal.policy import Shape, invitation_reach, reach_condition
 from portal.roles import Role
 
 BUCKETS = ("pending", "accepted", "expired", "revoked")
@@ -24,7 +25,7 @@ def in_scope(actor: Member) -> ColumnElement[bool]:
     return invitation_reach(actor).where(Invitation)
 
 
-def in_bucket(bucket: str, now: datetime) -> ColumnElement[bool]:
+def in_bucket(bucket: str, now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     pending = Invitation.status == InvitationStatus.PENDING
     return {
         "pending": and_(pending, Invitation.expires_at > now),
@@ -56,14 +57,41 @@ class Filters:
     inviter: str | None = None  # an inviter's public id
 
 
-def _filtered(actor: Member, filters: Filters) -> ColumnElement[bool]:
-    condition = in_scope(actor)
+# The dashboard's statements are built once per shape (which list, the actor's reach, which
+# filters) and run with the request's values as parameters: building one costs more than
+# running it. _params gives the values every one of them may name.
+
+
+def _params(actor: Member, now: datetime, filters: Filters, after: int | None = None) -> dict:
+    values: dict[str, Any] = {**invitation_reach(actor).params, "now": now}
     if filters.inviter:
+        values["inviter"] = filters.inviter
+    if after is not None:
+        values["after"] = after
+    return values
+
+
+def _scope(shape: Shape, by_inviter: bool) -> ColumnElement[bool]:
+    condition = reach_condition(shape, Invitation)
+    if by_inviter:
         inviter = select(Member.id).where(
-            Member.public_id == filters.inviter, Member.organization_id == actor.organization_id
+            Member.public_id == bindparam("inviter"),
+            Member.organization_id == bindparam("reach_org"),
         )
         condition = and_(condition, Invitation.inviter_id == inviter.scalar_subquery())
     return condition
+
+
+@cache
+def _list_statement(bucket: str, shape: Shape, by_inviter: bool, paged: bool, limit: int) -> Select:
+    statement = (
+        select(Invitation, Member.full_name)
+        .join(Member, Member.id == Invitation.inviter_id)
+        .where(_scope(shape, by_inviter), in_bucket(bucket, bindparam("now")))
+        .order_by(Invitation.id.desc())
+        .limit(limit + 1)
+    )
+    return statement.where(Invitation.id < bindparam("after")) if paged else statement
 
 
 def list_page(
@@ -75,16 +103,9 @@ def list_page(
     after: int | None = None,
     limit: int = PAGE_SIZE,
 ) -> Page:
-    statement = (
-        select(Invitation, Member.full_name)
-        .join(Member, Member.id == Invitation.inviter_id)
-        .where(_filtered(actor, filters), in_bucket(bucket, now))
-        .order_by(Invitation.id.desc())
-        .limit(limit + 1)
-    )
-    if after is not None:
-        statement = statement.where(Invitation.id < after)
-    results = session.exec(statement).all()
+    shape = invitation_reach(actor).shape
+    statement = _list_statement(bucket, shape, bool(filters.inviter), after is not None, limit)
+    results = session.exec(statement, params=_params(actor, now, filters, after)).all()
     rows = [Row(inv, name, effective_status(inv, now)) for inv, name in results[:limit]]
     next_after = rows[-1].invitation.id if len(results) > limit else None
     return Page(bucket, rows, next_after)
@@ -95,11 +116,12 @@ def list_page(
 COUNT_CAP = 1000
 
 
-def _count_parts(bucket: str, now: datetime) -> tuple[tuple[ColumnElement[bool], Any], ...]:
+def _count_parts(bucket: str) -> tuple[tuple[ColumnElement[bool], Any], ...]:
     """A list's rows as conditions, each with the column of the index to stop early on (an
     OR of them would defeat both): an expired list is the swept ones plus those past due
     but not yet swept. Ordering by that column makes the planner walk the index; left to
     itself it guessed a pending row is as likely past due as any row, and read them all."""
+    now = bindparam("now")
     pending = Invitation.status == InvitationStatus.PENDING
     if bucket == "pending":
         return ((in_bucket(bucket, now), Invitation.expires_at),)
@@ -111,19 +133,25 @@ def _count_parts(bucket: str, now: datetime) -> tuple[tuple[ColumnElement[bool],
     return ((in_bucket(bucket, now), Invitation.id),)
 
 
+@cache
+def _counts_statement(shape: Shape, by_inviter: bool) -> Select:
+    scope = _scope(shape, by_inviter)
+    columns = []
+    for bucket in BUCKETS:
+        for n, (part, order) in enumerate(_count_parts(bucket)):
+            capped = select(order).where(scope, part).order_by(order).limit(COUNT_CAP + 1)
+            counted = select(func.count()).select_from(capped.subquery()).scalar_subquery()
+            columns.append(counted.label(f"{bucket}_{n}"))
+    return select(*columns)
+
+
 def counts(
     session: Session, actor: Member, now: datetime, filters: Filters = Filters()
 ) -> dict[str, int]:
     """The four lists' sizes, each capped just past COUNT_CAP, in one query: its cost is
     the same for a thousand invitations or a million."""
-    scope = _filtered(actor, filters)
-    columns = []
-    for bucket in BUCKETS:
-        for n, (part, order) in enumerate(_count_parts(bucket, now)):
-            capped = select(order).where(scope, part).order_by(order).limit(COUNT_CAP + 1)
-            counted = select(func.count()).select_from(capped.subquery()).scalar_subquery()
-            columns.append(counted.label(f"{bucket}_{n}"))
-    found = session.exec(select(*columns)).one()._mapping
+    statement = _counts_statement(invitation_reach(actor).shape, bool(filters.inviter))
+    found = session.exec(statement, params=_params(actor, now, filters)).one()._mapping
     return {
         bucket: min(
             COUNT_CAP + 1,
@@ -137,18 +165,26 @@ def count_label(count: int) -> str:
     return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
 
 
+@cache
+def _inviters_statement(shape: Shape) -> Select:
+    sent = select(Invitation.id).where(
+        Invitation.inviter_id == Member.id, reach_condition(shape, Invitation)
+    )
+    return (
+        select(Member.public_id, Member.full_name)
+        .where(Member.organization_id == bindparam("reach_org"), sent.exists())
+        .order_by(Member.full_name)
+    )
+
+
 def inviters_in_scope(session: Session, actor: Member) -> list[tuple[str, str]]:
     """(public id, name) of everyone who sent an invitation the actor can see, for the filter:
     one index probe per member, however many invitations there are."""
     if actor.role_enum is Role.USER:
         return []
-    sent = select(Invitation.id).where(Invitation.inviter_id == Member.id, in_scope(actor))
-    statement = (
-        select(Member.public_id, Member.full_name)
-        .where(Member.organization_id == actor.organization_id, sent.exists())
-        .order_by(Member.full_name)
-    )
-    return [(pid, name) for pid, name in session.exec(statement).all()]
+    reach = invitation_reach(actor)
+    found = session.exec(_inviters_statement(reach.shape), params=reach.params).all()
+    return [(pid, name) for pid, name in found]
 
 
 def sees_others(actor: Member) -> bool:

@@ -16,6 +16,8 @@ year of dates; seeding is not timed.
 
 Scenarios (one step each, timed as a whole; req/s counts steps):
     floor      GET / on the floor app
+    home       GET / on the portal, signed in: its least page (session, login, organisation,
+               layout), what any signed-in page costs before doing its own work
     dashboard  GET /invites, signed in as the demo admin
     join       GET /join, the page the link leads to (each client opened its own link once)
     send       GET /invites, then POST the send form as htmx does (a new address each time)
@@ -74,7 +76,7 @@ UNLIMITED = "1000000 per minute"
 JOIN_PASSWORD = "bench-join-password-2026"  # noqa: S105
 ADMIN_EMAIL = orgs.DEMO_MEMBERS[0][0]  # the demo admin
 CHUNK = 10_000
-SCENARIOS = ("floor", "dashboard", "join", "api", "send", "accept")
+SCENARIOS = ("floor", "home", "dashboard", "join", "api", "send", "accept")
 STATES = ("pending", "accepted", "expired", "revoked")
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -312,6 +314,10 @@ def floor_step(client: httpx.Client) -> None:
     expect(client.get("/"), 200, "<table>")
 
 
+def home_step(client: httpx.Client) -> None:
+    expect(client.get("/"), 200, "Welcome")
+
+
 def dashboard_step(client: httpx.Client) -> None:
     expect(client.get("/invites"), 200, "Pending")
 
@@ -376,6 +382,8 @@ def clients_and_step(
 ) -> tuple[list[httpx.Client], Step]:
     if name == "floor":
         return [client(floor) for _ in range(CLIENTS)], floor_step
+    if name == "home":
+        return admins, home_step
     if name == "dashboard":
         return admins, dashboard_step
     if name == "join":
@@ -502,7 +510,7 @@ def main() -> None:
     parser.add_argument(
         "--accept-links", type=int, help="fresh links for accept (default: 300 per second run)"
     )
-    parser.add_argument("--scenarios", default="floor,dashboard,join,send,accept")
+    parser.add_argument("--scenarios", default="floor,home,dashboard,join,send,accept")
     args = parser.parse_args()
     chosen = set(args.scenarios.split(",")) | ({"api"} if args.api else set())
     names = [name for name in SCENARIOS if name in chosen]  # api before send adds rows

@@ -219,6 +219,7 @@ def invitation_row(org_id: int, inviter: Inviter, n: int, state: str, created: d
         "updated_at": created,
         "sent_at": created,
         "expires_at": expires,
+        "first_visited_at": created + timedelta(hours=12) if state == "accepted" else None,
         "accepted_at": created + timedelta(days=1) if state == "accepted" else None,
         "revoked_at": created + timedelta(days=1) if state == "revoked" else None,
         "delivery_status": "sent",

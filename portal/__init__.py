@@ -104,6 +104,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from portal.analytics.views import bp as analytics_bp
     from portal.api.views import bp as api_bp
     from portal.auth.views import bp as auth_bp
     from portal.devmail.views import bp as devmail_bp
@@ -112,7 +113,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.main.views import bp as main_bp
     from portal.settings import bp as settings_bp
 
-    blueprints = [main_bp, auth_bp, settings_bp, invites_bp, join_bp, api_bp]
+    blueprints = [main_bp, auth_bp, settings_bp, invites_bp, analytics_bp, join_bp, api_bp]
     if app.config["PORTAL_ENV"] == "development":  # in production /dev/mailbox doesn't exist
         blueprints.append(devmail_bp)
     for blueprint in blueprints:

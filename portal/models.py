@@ -93,6 +93,9 @@ class InvitationSettings(SQLModel, table=True):
     max_validity_days: int = 60
     daily_limit_per_member: int = 50
     bind_invitee_email: bool = True
+    # Top recruiters: shown to members, and naming people by initials only.
+    leaderboard_enabled: bool = False
+    leaderboard_initials_only: bool = False
     updated_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime)
 
     @property
@@ -129,6 +132,26 @@ class Invitation(SQLModel, table=True):
         Index("ix_invitation_status_expires", "status", "expires_at"),
         # The dashboard's capped counts of pending and past-due invitations.
         Index("ix_invitation_org_status_expires", "organization_id", "status", "expires_at"),
+        # Analytics over a period, and the leaderboard: each carries what its aggregates
+        # read, so PostgreSQL answers from the index alone (SQLite ignores INCLUDE).
+        Index(
+            "ix_invitation_org_created",
+            "organization_id",
+            "created_at",
+            postgresql_include=[
+                "unit_id",
+                "inviter_id",
+                "delivery_status",
+                "first_visited_at",
+                "accepted_at",
+            ],
+        ),
+        Index(
+            "ix_invitation_org_accepted",
+            "organization_id",
+            "accepted_at",
+            postgresql_include=["unit_id", "inviter_id"],
+        ),
         # At most one pending invitation per address and organisation, even under races.
         Index(
             "uq_invitation_pending_email",

@@ -129,6 +129,29 @@ def may_read_audit_log(actor: Member) -> Decision:
     return ALLOWED
 
 
+def may_view_analytics(actor: Member) -> Decision:
+    """Analytics of the invitations in the unit or organisation the actor oversees."""
+    if not (active := _active(actor)):
+        return active
+    if actor.role_enum is Role.USER:
+        return Decision(
+            False,
+            "Invitation analytics are for HR and admins, who see them for their unit or "
+            "organisation. Your own invitations are on the Invite page.",
+        )
+    return ALLOWED
+
+
+def may_view_leaderboard(actor: Member, enabled: bool) -> Decision:
+    """Top recruiters: every member once the organisation turns it on; HR and admins before
+    then too, to see what members would."""
+    if not (active := _active(actor)):
+        return active
+    if not enabled and actor.role_enum is Role.USER:
+        return Decision(False, "Your organisation hasn't turned on the top recruiters board.")
+    return ALLOWED
+
+
 # --- visibility: one definition, read as a predicate here and as SQL by the list queries ---
 
 # A reach is the rows of the actor's organisation that match any one of its clauses; a

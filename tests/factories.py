@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
 from portal.clock import utcnow
-from portal.models import Member, Organization, Unit
+from portal.models import (
+    DeliveryStatus,
+    Invitation,
+    InvitationStatus,
+    Member,
+    Organization,
+    Unit,
+)
 from portal.orgs import service as orgs
 from portal.roles import Role
 
@@ -62,3 +70,36 @@ def settings(session: Session, org: Organization, **changes: Any) -> None:
         setattr(current, key, value)
     session.add(current)
     session.commit()
+
+
+def make_invitation(
+    session: Session,
+    inviter: Member,
+    *,
+    created_at: datetime,
+    accepted_at: datetime | None = None,
+    opened_at: datetime | None = None,
+    delivery_status: str = DeliveryStatus.SENT,
+    unit: Unit | None = None,
+) -> Invitation:
+    """An invitation with the timestamps a test chooses (analytics, leaderboards): written
+    directly, since the service always stamps the present."""
+    n = next(_counter)
+    invitation = Invitation(
+        organization_id=inviter.organization_id,
+        unit_id=unit.id if unit else inviter.unit_id,
+        inviter_id=inviter.id,
+        email=f"invitee{n}@example.org",
+        secret_digest=f"{n:064x}",
+        status=InvitationStatus.ACCEPTED if accepted_at else InvitationStatus.PENDING,
+        created_at=created_at,
+        updated_at=accepted_at or created_at,
+        sent_at=created_at,
+        expires_at=created_at + timedelta(days=14),
+        first_visited_at=opened_at or (accepted_at and created_at),
+        accepted_at=accepted_at,
+        delivery_status=delivery_status,
+    )
+    session.add(invitation)
+    session.commit()
+    return invitation

@@ -21,6 +21,10 @@ def inject_org() -> dict[str, Any]:
     if org is not None and settings is not None:
         nav = {
             "invite": bool(policy.may_open_invitations(current_user, settings)),
+            "analytics": bool(policy.may_view_analytics(current_user)),
+            "leaderboard": bool(
+                policy.may_view_leaderboard(current_user, settings.leaderboard_enabled)
+            ),
             "settings": bool(policy.may_manage_settings(current_user)),
         }
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 SETTINGS_TABS = (
     ("Invitations", "settings.invitations.index"),
     ("E-mail templates", "settings.email_templates.index"),
+    ("Leaderboard", "settings.leaderboard.index"),
     ("API tokens", "settings.api_tokens.index"),
     ("Webhooks", "settings.webhooks.index"),
     ("Delivery", "settings.delivery.index"),

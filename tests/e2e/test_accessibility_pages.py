@@ -36,6 +36,7 @@ SETTINGS_SCREENS = [
     ("invitations", "Invitation settings"),
     ("email-templates", "E-mail templates"),
     ("email-templates/new", "New e-mail template"),
+    ("leaderboard", "Leaderboard"),
     ("api-tokens", "API tokens"),
     ("webhooks", "Webhooks"),
     ("delivery", "Delivery"),

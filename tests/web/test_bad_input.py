@@ -615,6 +615,7 @@ EXCLUDED = {
     ),
     "join.request_new": "no fields: it reads the link's digest from the signed session",
     "auth.logout": "no fields: it ends the session",
+    "settings.leaderboard.index": "two checkboxes and no text (any value is a tick)",
     "api.unknown": "answers 404/405 as problem+json to anything, reads and writes nothing",
     # Writes nothing and answers 200 so htmx swaps the problems in; tested below.
     "settings.email_templates.preview": (

@@ -1,0 +1,235 @@
+"""Invitation analytics: aggregate queries over the invitations an HR member or admin
+oversees, each answered by an index (ix_invitation_org_created / _accepted, which carry the
+columns these queries read, so PostgreSQL answers from the index alone).
+
+A period is a window on `created_at` (when the invitation was first made, which a resend
+doesn't move); the leaderboard's is a window on `accepted_at` (when the join happened)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Integer, and_, case, cast, func, true
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, select
+
+from portal.models import DeliveryStatus, Invitation, Member, Unit
+from portal.policy import oversight
+
+# Choices of the analytics page's period: key -> (words, days back; None for all time).
+PERIODS: dict[str, tuple[str, int | None]] = {
+    "30d": ("Last 30 days", 30),
+    "90d": ("Last 90 days", 90),
+    "365d": ("Last 12 months", 365),
+    "all": ("All time", None),
+}
+DEFAULT_PERIOD = "90d"
+
+# Days from invitation to join, as the histogram's bars: (words, up to this many days).
+JOIN_DELAYS: tuple[tuple[str, float | None], ...] = (
+    ("Within a day", 1),
+    ("1–3 days", 3),
+    ("3–7 days", 7),
+    ("7–14 days", 14),
+    ("Over 14 days", None),
+)
+
+# Inviters shown on the page (the most active first): all of them are in the CSV download.
+TOP_INVITERS = 20
+
+
+@dataclass(frozen=True)
+class Window:
+    since: datetime | None  # None: from the first invitation
+    until: datetime
+
+    def covers(self, column: ColumnElement[datetime]) -> ColumnElement[bool]:
+        upper = column < self.until
+        return upper if self.since is None else and_(column >= self.since, upper)
+
+
+def window(period: str, now: datetime) -> Window:
+    _words, days = PERIODS[period]
+    return Window(None if days is None else now - timedelta(days=days), now)
+
+
+def rate(part: int, whole: int) -> float | None:
+    """part/whole as a fraction, None when there is nothing to divide by."""
+    return part / whole if whole else None
+
+
+@dataclass(frozen=True)
+class Funnel:
+    sent: int
+    delivered: int
+    opened: int
+    joined: int
+    delays: tuple[int, ...]  # joins per JOIN_DELAYS bar
+
+    @property
+    def steps(self) -> tuple[tuple[str, int], ...]:
+        return (
+            ("Sent", self.sent),
+            ("Delivered", self.delivered),
+            ("Link opened", self.opened),
+            ("Joined", self.joined),
+        )
+
+
+def _scope(actor: Member) -> ColumnElement[bool]:
+    """Whose invitations the actor's analytics count: the unit or organisation they oversee."""
+    return oversight(actor).where(Invitation)
+
+
+def _days_to_join(session: Session) -> ColumnElement[float]:
+    """accepted_at - created_at in days: dates subtract differently in each database."""
+    if session.get_bind().dialect.name == "postgresql":
+        seconds = func.extract("epoch", Invitation.accepted_at - Invitation.created_at)
+        return seconds / 86400.0
+    return func.julianday(Invitation.accepted_at) - func.julianday(Invitation.created_at)
+
+
+def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One inviter's or unit's invitations in the period, and how many of them joined."""
+
+    label: str
+    sent: int
+    joined: int
+
+    @property
+    def rate(self) -> float | None:
+        return rate(self.joined, self.sent)
+
+
+@dataclass(frozen=True)
+class Report:
+    funnel: Funnel
+    inviters: list[Tally]  # every inviter, the most active first
+    units: list[Tally]  # per unit, for those who oversee the whole organisation
+
+
+NO_UNIT = "No unit"
+
+
+def _delay_bars(session: Session) -> list[ColumnElement[int]]:
+    days = _days_to_join(session)
+    bars, lower = [], None
+    for _words, upper in JOIN_DELAYS:
+        bar = [Invitation.accepted_at.is_not(None)]
+        if lower is not None:
+            bar.append(days >= lower)
+        if upper is not None:
+            bar.append(days < upper)
+        bars.append(_count_if(and_(*bar)))
+        lower = upper
+    return bars
+
+
+def report(session: Session, actor: Member, period: Window) -> Report:
+    """The funnel, the time to join, and the tallies per inviter and per unit, from one
+    pass over the period's invitations: counts per (inviter, unit), summed here. (A query
+    per view would read the period once each; at a year of a large organisation that
+    pass is the page's whole cost.)"""
+    statement = (
+        select(
+            Invitation.inviter_id,
+            Invitation.unit_id,
+            func.count(),
+            _count_if(Invitation.delivery_status == DeliveryStatus.SENT),
+            func.count(Invitation.first_visited_at),
+            func.count(Invitation.accepted_at),
+            *_delay_bars(session),
+        )
+        .where(_scope(actor), period.covers(Invitation.created_at))
+        .group_by(Invitation.inviter_id, Invitation.unit_id)
+    )
+    totals = [0] * (4 + len(JOIN_DELAYS))
+    per_inviter: dict[int, list[int]] = {}
+    per_unit: dict[int | None, list[int]] = {}
+    for inviter_id, unit_id, *counts in session.exec(statement):
+        totals = [t + int(c) for t, c in zip(totals, counts, strict=True)]
+        for key, tallies in ((inviter_id, per_inviter), (unit_id, per_unit)):
+            tally = tallies.setdefault(key, [0, 0])
+            tally[0] += int(counts[0])
+            tally[1] += int(counts[3])
+    sent, delivered, opened, joined, *delays = totals
+    names = _names(session, Member, per_inviter)
+    inviters = [Tally(names.get(k, "—"), *v) for k, v in per_inviter.items()]
+    units: list[Tally] = []
+    if actor.role_enum.is_tenant_wide:
+        unit_names = _names(session, Unit, [k for k in per_unit if k is not None])
+        units = [
+            Tally(unit_names.get(k, NO_UNIT) if k else NO_UNIT, *v) for k, v in per_unit.items()
+        ]
+    return Report(
+        Funnel(sent, delivered, opened, joined, tuple(delays)),
+        sorted(inviters, key=_most_active),
+        sorted(units, key=_most_active),
+    )
+
+
+def _most_active(tally: Tally) -> tuple[int, int, str]:
+    return (-tally.sent, -tally.joined, tally.label)
+
+
+def _names(
+    session: Session, model: type[Member] | type[Unit], ids: Iterable[int]
+) -> dict[int, str]:
+    wanted = list(ids)
+    if not wanted:
+        return {}
+    label = model.full_name if model is Member else model.name
+    found = session.exec(select(model.id, label).where(model.id.in_(wanted)))
+    return dict(found.all())
+
+
+# --- the leaderboard -------------------------------------------------------------------------
+
+BOARD_PERIODS = {"month": "This month", "quarter": "This quarter", "all": "All time"}
+BOARD_SIZE = 10
+
+
+def board_since(period: str, now: datetime) -> datetime | None:
+    """The start of this calendar month or quarter (UTC), or None for all time."""
+    if period == "all":
+        return None
+    month = now.month if period == "month" else 3 * ((now.month - 1) // 3) + 1
+    return datetime(now.year, month, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Place:
+    rank: int
+    member_id: int
+    name: str
+    joins: int
+
+
+def leaderboard(
+    session: Session, organization_id: int, unit_id: int | None, since: datetime | None
+) -> list[Place]:
+    """The members whose invitations brought the most joins since `since`, in their
+    organisation or one unit; equal counts share a rank."""
+    joined = select(Invitation.inviter_id.label("inviter_id"), func.count().label("joins")).where(
+        Invitation.organization_id == organization_id,
+        Invitation.accepted_at.is_not(None),
+        true() if since is None else Invitation.accepted_at >= since,
+    )
+    if unit_id is not None:
+        joined = joined.where(Invitation.unit_id == unit_id)
+    counted = joined.group_by(Invitation.inviter_id).subquery()
+    ranked = func.rank().over(order_by=counted.c.joins.desc())
+    statement = (
+        select(cast(ranked, Integer), Member.id, Member.full_name, counted.c.joins)
+        .join(counted, counted.c.inviter_id == Member.id)
+        .order_by(counted.c.joins.desc(), Member.full_name)
+        .limit(BOARD_SIZE)
+    )
+    return [Place(int(r), mid, name, int(n)) for r, mid, name, n in session.exec(statement)]

@@ -25,6 +25,7 @@ from portal.models import AuditEvent, Member
 # "<what>.<what happened>", and never change once written (rows keep them).
 ACTIONS: dict[str, str] = {
     "settings.invitations.updated": "Invitation settings changed",
+    "settings.share_links.updated": "Share link settings changed",
     "template.created": "E-mail template created",
     "template.updated": "E-mail template edited",
     "template.duplicated": "E-mail template duplicated",

@@ -38,6 +38,7 @@ from portal.policy import (
     may_send_invitations,
     require,
 )
+from portal.referrals.panel import panel_context
 from portal.text import day
 from portal.web.htmx import render, wants_partial
 from portal.web.organisation import current_org
@@ -110,8 +111,14 @@ def _send_context(**form_kwargs: Any) -> dict[str, Any]:
 def dashboard() -> ResponseReturnValue:
     _org, settings = current_org()
     require(may_open_invitations(current_user, settings))
+    if wants_partial():  # the lists only: the share-links panel isn't swapped
+        return render("invites/dashboard.html", "invites/_lists.html", **lists_context())
     return render(
-        "invites/dashboard.html", "invites/_lists.html", **_send_context(), **lists_context()
+        "invites/dashboard.html",
+        "invites/_lists.html",
+        **_send_context(),
+        **lists_context(),
+        **panel_context(),
     )
 
 

@@ -214,5 +214,5 @@ def show(public_id: str) -> ResponseReturnValue:
         "referrals/link.html",
         view=view,
         page=page,
-        qr=qr_svg(view.url, f"QR code of the link {view.url}"),
+        qr=qr_svg(view.url, "QR code of this link"),
     )

@@ -210,7 +210,11 @@ def _send_form_again(form: InviteForm, duplicate: Any, status: int) -> ResponseR
     if wants_partial():
         return render_template("invites/_send_form.html", form=form, duplicate=duplicate), status
     return render_template(
-        "invites/dashboard.html", form=form, duplicate=duplicate, **lists_context()
+        "invites/dashboard.html",
+        form=form,
+        duplicate=duplicate,
+        **lists_context(),
+        **panel_context(),
     ), status
 
 
@@ -291,7 +295,9 @@ def _refused(refusal: Refusal, status: int) -> ResponseReturnValue:
             context["notice_error"], context["refusal"] = refusal.message, None
             return render_template("invites/_send_form_done.html", **context), status
         return render_template("invites/_lists.html", **context), status
-    return render_template("invites/dashboard.html", **_send_context(), **context), status
+    return render_template(
+        "invites/dashboard.html", **_send_context(), **context, **panel_context()
+    ), status
 
 
 @bp.route("/<public_id>/revoke", methods=["GET"])

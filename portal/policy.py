@@ -101,7 +101,6 @@ def may_share_links(actor: Member, settings: InvitationSettings) -> Decision:
             False,
             "Personal share links are switched off for your organisation. An organisation "
             "admin can switch them on in Settings → Share links.",
-            code="share_links_disabled",
         )
     return ALLOWED
 

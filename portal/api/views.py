@@ -391,14 +391,15 @@ def get_member(member_id: str) -> Response:
     scope="read-referral-links",
     path_id="The member's public id (`mb-…`).",
     answers={200: (contract.ReferralLink, "The member's personal share link.")},
-    refusals=("not_found", "not_allowed"),
+    refusals=("not_found", "not_allowed", "invitations_disabled"),
 )
 def get_referral_link(member_id: str) -> Response:
     """Read a member's share link
 
     The member's personal link (made now if they have none yet) and its counts, so a
     headless front end can show it. not_allowed when the member may not invite, or the
-    organisation has switched share links off.
+    organisation has switched share links off; invitations_disabled while invitations are
+    off.
     """
     session, now = get_session(), utcnow()
     member = get_in_org(session, Member, g.api.token.organization_id, member_id)

@@ -404,8 +404,13 @@ def test_the_api_refuses_a_member_who_may_not_invite_and_other_organisations(
     api = Api(client, make_token(session, owner, scopes=["read-referral-links"]))
     stranger = make_member(session, make_org(session, "Other Club"), Role.USER)
     problem(api.get(f"/members/{stranger.public_id}/referral-link"), 404, "not_found")
-    settings(session, org, min_inviter_role=Role.HR_LOCAL.value)
+    settings(session, org, share_links_enabled=False)
+    off = problem(api.get(f"/members/{owner.public_id}/referral-link"), 403, "not_allowed")
+    assert "Personal share links are switched off" in off["detail"]
+    settings(session, org, share_links_enabled=True, min_inviter_role=Role.HR_LOCAL.value)
     problem(api.get(f"/members/{owner.public_id}/referral-link"), 403, "not_allowed")
+    settings(session, org, min_inviter_role=Role.USER.value, enabled=False)
+    problem(api.get(f"/members/{owner.public_id}/referral-link"), 403, "invitations_disabled")
 
 
 def test_invites_in_the_api_carry_their_source(client, session, owner, link):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -31,12 +32,18 @@ class LinkView:
     expires_at: datetime | None
 
 
+@lru_cache(maxsize=512)
+def _qr(url: str) -> str:
+    # ~9 ms each on this machine, most of a dashboard's time: kept per process, by URL (a
+    # regenerated link has a new URL, so nothing stale is ever shown).
+    return segno.make(url, error="m").svg_inline(scale=4, border=2)
+
+
 def qr_svg(url: str, label: str) -> Markup:
     """The link as an inline SVG QR code. Made by segno from our own URL (a code of ours and
     the configured base address), never from a member's text, so it may be marked safe."""
-    svg = segno.make(url, error="m").svg_inline(scale=4, border=2)
     # The picture's name for screen readers (escaped: it is text in an attribute).
-    named = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1)
+    named = _qr(url).replace("<svg ", f'<svg role="img" aria-label="{escape(label)}" ', 1)
     return Markup(named)  # noqa: S704 (segno's SVG of our own URL, see above)
 
 

@@ -111,9 +111,19 @@ def _register_blueprints(app: Flask) -> None:
     from portal.invites.views import bp as invites_bp
     from portal.join.views import bp as join_bp
     from portal.main.views import bp as main_bp
+    from portal.referrals.views import bp as referrals_bp
     from portal.settings import bp as settings_bp
 
-    blueprints = [main_bp, auth_bp, settings_bp, invites_bp, analytics_bp, join_bp, api_bp]
+    blueprints = [
+        main_bp,
+        auth_bp,
+        settings_bp,
+        invites_bp,
+        analytics_bp,
+        join_bp,
+        referrals_bp,
+        api_bp,
+    ]
     if app.config["PORTAL_ENV"] == "development":  # in production /dev/mailbox doesn't exist
         blueprints.append(devmail_bp)
     for blueprint in blueprints:

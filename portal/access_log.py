@@ -5,6 +5,9 @@ logged. The development server (werkzeug, behind `flask run` and `make run`) log
 request line as it came; this filter cuts the query off every path in its records. In
 production gunicorn writes the access log: gunicorn.conf.py sets a format without the
 query string (and without the Referer, which can carry the same address).
+
+A share link's code travels in the path (`/r/<code>`): it is masked the same way, in both
+logs (gunicorn.conf.py keeps its own copy of the pattern, as it loads before the app).
 """
 
 from __future__ import annotations
@@ -16,8 +19,14 @@ import re
 _QUERY = re.compile(r"(/[^\s?\"']*)\?[^\s\"']*")
 
 
+# A share link's code: the segment after a path that starts /r/.
+_SHARE_CODE = re.compile(r"(?<![^\s\"'])(/r/)[^\s?\"'/]+")
+MASK = "[code]"
+
+
 def without_query(text: str) -> str:
-    return _QUERY.sub(r"\1", text)
+    """`text` without query strings, and with share-link codes masked."""
+    return _SHARE_CODE.sub(r"\1" + MASK, _QUERY.sub(r"\1", text))
 
 
 class DropQueryStrings(logging.Filter):

@@ -96,6 +96,10 @@ class InvitationSettings(SQLModel, table=True):
     # Top recruiters: shown to members, and naming people by initials only.
     leaderboard_enabled: bool = False
     leaderboard_initials_only: bool = False
+    # Personal share links (portal/referrals): on/off, and the optional limits on each link.
+    share_links_enabled: bool = True
+    share_link_max_joins: int | None = None  # joins per link; None: no limit
+    share_link_lifetime_days: int | None = None  # from the link's (re)generation; None: forever
     updated_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime)
 
     @property
@@ -108,6 +112,14 @@ class InvitationStatus(StrEnum):
     ACCEPTED = "ACCEPTED"
     EXPIRED = "EXPIRED"
     REVOKED = "REVOKED"
+
+
+class InvitationSource(StrEnum):
+    """How an invitation reached its invitee: an e-mail, or a member's share link (a join
+    through a link records an ACCEPTED invitation, so counts and events treat both alike)."""
+
+    EMAIL = "email"
+    LINK = "link"
 
 
 class DeliveryStatus(StrEnum):
@@ -152,6 +164,8 @@ class Invitation(SQLModel, table=True):
             "accepted_at",
             postgresql_include=["unit_id", "inviter_id"],
         ),
+        # A share link's page: who joined through it, newest first.
+        Index("ix_invitation_share_link_id", "share_link_id", "id"),
         # At most one pending invitation per address and organisation, even under races.
         Index(
             "uq_invitation_pending_email",
@@ -189,6 +203,8 @@ class Invitation(SQLModel, table=True):
     delivery_status: str = Field(default=DeliveryStatus.QUEUED.value, max_length=10)
     delivery_error: str = Field(default="", max_length=500)
     send_count: int = 1
+    source: str = Field(default=InvitationSource.EMAIL.value, max_length=10)
+    share_link_id: int | None = Field(default=None, foreign_key="share_link.id")
 
 
 class RetiredSecret(SQLModel, table=True):
@@ -394,3 +410,53 @@ class AuditEvent(SQLModel, table=True):
     after: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     ip: str | None = Field(default=None, max_length=45)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+_DEFAULT_ONLY = text("is_default")
+
+
+class ShareLink(SQLModel, table=True):
+    """A member's multi-use referral link (/r/<code>). The code is looked up by its SHA-256
+    digest; it is also kept sealed (portal.sealing) so that its owner can see it again."""
+
+    __tablename__ = "share_link"
+    __table_args__ = (
+        # The dashboard's list of a member's links (keyset on id).
+        Index("ix_share_link_owner_id", "organization_id", "owner_id", "id"),
+        # One personal (default) link per member, even when two first visits race.
+        Index(
+            "uq_share_link_default",
+            "owner_id",
+            unique=True,
+            sqlite_where=_DEFAULT_ONLY,
+            postgresql_where=_DEFAULT_ONLY,
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("sl"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    owner_id: int = Field(foreign_key="member.id")
+    label: str = Field(default="", max_length=60)
+    is_default: bool = False  # the member's personal link, made on their first visit
+    campaign: bool = False  # made by an admin for a campaign (a poster, a newsletter)
+    code_digest: str = Field(max_length=64, unique=True)
+    sealed_code: str = Field(max_length=500)
+    enabled: bool = True
+    # Counters on the row, so the dashboard reads them without a query per link. joins is
+    # raised by a conditional update that also enforces the organisation's cap.
+    opens: int = 0
+    joins: int = 0
+    code_issued_at: datetime = Field(sa_type=UTCDateTime)  # the lifetime counts from here
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RetiredShareCode(SQLModel, table=True):
+    """Digests of codes replaced by Regenerate, so an old link can say it was replaced."""
+
+    __tablename__ = "share_link_retired_code"
+
+    digest: str = Field(primary_key=True, max_length=64)
+    share_link_id: int = Field(foreign_key="share_link.id", index=True)
+    retired_at: datetime = Field(sa_type=UTCDateTime)

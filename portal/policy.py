@@ -90,6 +90,29 @@ def may_send_invitations(
     return ALLOWED
 
 
+def may_share_links(actor: Member, settings: InvitationSettings) -> Decision:
+    """A personal share link (and more labelled ones): whoever may send invitations, while
+    the organisation has share links on. Also asked of a link's owner each time the link is
+    opened, so a deactivated owner's links, or those of a role no longer allowed to invite,
+    stop working at once."""
+    if not (sends := may_send_invitations(actor, settings)):
+        return sends
+    if not settings.share_links_enabled:
+        return Decision(
+            False,
+            "Personal share links are switched off for your organisation. An organisation "
+            "admin can switch them on in Settings → Share links.",
+        )
+    return ALLOWED
+
+
+def may_make_campaign_links(actor: Member) -> Decision:
+    """Campaign links (a poster, a newsletter): admins, local or organisation-wide."""
+    if actor.role_enum not in (Role.ADMIN_LOCAL, Role.ADMIN_TENANT):
+        return Decision(False, "Only admins can make campaign links.")
+    return ALLOWED
+
+
 def may_open_invitations(actor: Member, settings: InvitationSettings) -> Decision:
     """The invitations dashboard: whoever may send, and HR and admins even when they may
     not send (invitations off, or a higher minimum level), to see and revoke those in

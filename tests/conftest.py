@@ -84,6 +84,9 @@ def app_config(database_url: str, **overrides: object) -> dict[str, object]:
         "PORTAL_BASE_URL": "http://portal.test",
         # Still Argon2id, with the cost turned down: the suite creates hundreds of members.
         **CHEAP_PASSWORD_HASHING,
+        # The limiter's memory outlives each test's app: at this suite's pace the default
+        # (10 a minute) trips across tests. tests/web/test_api_auth_limits.py sets its own.
+        "API_AUTH_FAILURE_LIMIT": "10000 per minute",
         **overrides,
     }
 

@@ -81,6 +81,7 @@ def make_invitation(
     opened_at: datetime | None = None,
     delivery_status: str = DeliveryStatus.SENT,
     unit: Unit | None = None,
+    source: str = "email",
 ) -> Invitation:
     """An invitation with the timestamps a test chooses (analytics, leaderboards): written
     directly, since the service always stamps the present."""
@@ -99,6 +100,7 @@ def make_invitation(
         first_visited_at=opened_at or (accepted_at and created_at),
         accepted_at=accepted_at,
         delivery_status=delivery_status,
+        source=source,
     )
     session.add(invitation)
     session.commit()

@@ -15,7 +15,7 @@ from sqlalchemy import Integer, and_, case, cast, func, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
-from portal.models import DeliveryStatus, Invitation, Member, Unit
+from portal.models import DeliveryStatus, Invitation, InvitationSource, Member, Unit
 from portal.policy import oversight
 
 # Choices of the analytics page's period: key -> (words, days back; None for all time).
@@ -62,11 +62,15 @@ def rate(part: int, whole: int) -> float | None:
 
 @dataclass(frozen=True)
 class Funnel:
+    """E-mail invitations, step by step; joins through share links are counted beside them
+    (they have no e-mail to deliver or open)."""
+
     sent: int
     delivered: int
     opened: int
     joined: int
     delays: tuple[int, ...]  # joins per JOIN_DELAYS bar
+    link_joins: int = 0
 
     @property
     def steps(self) -> tuple[tuple[str, int], ...]:
@@ -97,11 +101,13 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
 
 @dataclass(frozen=True)
 class Tally:
-    """One inviter's or unit's invitations in the period, and how many of them joined."""
+    """One inviter's or unit's e-mail invitations in the period, how many of them joined,
+    and how many more joined through their share links."""
 
     label: str
     sent: int
     joined: int
+    link_joins: int = 0
 
     @property
     def rate(self) -> float | None:
@@ -118,11 +124,14 @@ class Report:
 NO_UNIT = "No unit"
 
 
+EMAILED = Invitation.source == InvitationSource.EMAIL
+
+
 def _delay_bars(session: Session) -> list[ColumnElement[int]]:
     days = _days_to_join(session)
     bars, lower = [], None
     for _words, upper in JOIN_DELAYS:
-        bar = [Invitation.accepted_at.is_not(None)]
+        bar = [EMAILED, Invitation.accepted_at.is_not(None)]
         if lower is not None:
             bar.append(days >= lower)
         if upper is not None:
@@ -141,25 +150,27 @@ def report(session: Session, actor: Member, period: Window) -> Report:
         select(
             Invitation.inviter_id,
             Invitation.unit_id,
-            func.count(),
-            _count_if(Invitation.delivery_status == DeliveryStatus.SENT),
-            func.count(Invitation.first_visited_at),
-            func.count(Invitation.accepted_at),
+            _count_if(EMAILED),
+            _count_if(and_(EMAILED, Invitation.delivery_status == DeliveryStatus.SENT)),
+            _count_if(and_(EMAILED, Invitation.first_visited_at.is_not(None))),
+            _count_if(and_(EMAILED, Invitation.accepted_at.is_not(None))),
+            _count_if(Invitation.source == InvitationSource.LINK),
             *_delay_bars(session),
         )
         .where(_scope(actor), period.covers(Invitation.created_at))
         .group_by(Invitation.inviter_id, Invitation.unit_id)
     )
-    totals = [0] * (4 + len(JOIN_DELAYS))
+    totals = [0] * (5 + len(JOIN_DELAYS))
     per_inviter: dict[int, list[int]] = {}
     per_unit: dict[int | None, list[int]] = {}
     for inviter_id, unit_id, *counts in session.exec(statement):
         totals = [t + int(c) for t, c in zip(totals, counts, strict=True)]
         for key, tallies in ((inviter_id, per_inviter), (unit_id, per_unit)):
-            tally = tallies.setdefault(key, [0, 0])
+            tally = tallies.setdefault(key, [0, 0, 0])
             tally[0] += int(counts[0])
             tally[1] += int(counts[3])
-    sent, delivered, opened, joined, *delays = totals
+            tally[2] += int(counts[4])
+    sent, delivered, opened, joined, link_joins, *delays = totals
     names = _names(session, Member, per_inviter)
     inviters = [Tally(names.get(k, "—"), *v) for k, v in per_inviter.items()]
     units: list[Tally] = []
@@ -169,14 +180,14 @@ def report(session: Session, actor: Member, period: Window) -> Report:
             Tally(unit_names.get(k, NO_UNIT) if k else NO_UNIT, *v) for k, v in per_unit.items()
         ]
     return Report(
-        Funnel(sent, delivered, opened, joined, tuple(delays)),
+        Funnel(sent, delivered, opened, joined, tuple(delays), link_joins),
         sorted(inviters, key=_most_active),
         sorted(units, key=_most_active),
     )
 
 
 def _most_active(tally: Tally) -> tuple[int, int, str]:
-    return (-tally.sent, -tally.joined, tally.label)
+    return (-tally.sent, -(tally.joined + tally.link_joins), tally.label)
 
 
 def _names(

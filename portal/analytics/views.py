@@ -90,8 +90,9 @@ def download(report: str) -> ResponseReturnValue:
         header, rows = ("time to join", "members"), zip(words, found.funnel.delays, strict=True)
     else:
         every = found.inviters if report == "inviters" else found.units
-        header = ("inviter" if report == "inviters" else "unit", "sent", "joined", "rate")
-        rows = [(t.label, t.sent, t.joined, _rate_cell(t.rate)) for t in every]
+        who = "inviter" if report == "inviters" else "unit"
+        header = (who, "sent", "joined", "rate", "joined through share links")
+        rows = [(t.label, t.sent, t.joined, _rate_cell(t.rate), t.link_joins) for t in every]
     return _csv(f"invitations-{report}-{period}.csv", header, rows)
 
 

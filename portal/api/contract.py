@@ -304,6 +304,10 @@ class Invite(ApiModel):
     user_id: MemberId | None = Field(description="The member who joined through it.")
     status: InviteStatus
     delivery: Delivery
+    source: Literal["email", "link"] = Field(
+        description="How it reached the invitee: an e-mail, or the inviter's share link (a "
+        "join through a link is recorded as a LINKED invitation)."
+    )
 
 
 class CreatedInvite(Invite):
@@ -340,6 +344,25 @@ class Member(ApiModel):
         description="The member who invited them, if they joined by invitation."
     )
     invite_id: str | None = Field(description="The invitation used (`iv-…`).")
+
+
+class ReferralLink(ApiModel):
+    """A member's personal share link and how it has done."""
+
+    id: str = Field(description="Public id (`sl-…`).")
+    member_id: MemberId
+    url: str = Field(
+        description="The link to share (`/r/<code>`). Anyone who joins through it becomes a "
+        "member invited by this member.",
+        json_schema_extra={"format": "uri"},
+    )
+    enabled: bool = Field(description="False once the member switched it off.")
+    opens: int = Field(description="How many times it was opened.")
+    joins: int = Field(description="How many people joined through it.")
+    created_at: Timestamp
+    expires_at: Timestamp | None = Field(
+        description="When it stops working (the organisation's link lifetime); null: never."
+    )
 
 
 class Actor(ApiModel):
@@ -424,6 +447,7 @@ SCHEMAS: tuple[type[ApiModel], ...] = (
     NewInvite,
     Member,
     NewMember,
+    ReferralLink,
     AuditEvent,
     AuditEventList,
     Problem,

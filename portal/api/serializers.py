@@ -31,6 +31,7 @@ def invite_fields(row: InviteRow, now: datetime) -> dict:
         "delivery": contract.Delivery(
             status=inv.delivery_status, last_error=inv.delivery_error or None
         ),
+        "source": inv.source,
     }
 
 

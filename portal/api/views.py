@@ -28,8 +28,10 @@ from portal.errors import DomainError, NotAllowed
 from portal.extensions import client_ip, csrf, limiter
 from portal.invites import service as invites
 from portal.invites.mail import join_url
+from portal.lookups import get_in_org
 from portal.models import Member
 from portal.policy import may_read_audit_log
+from portal.referrals import service as referrals
 from portal.validation import text_problem
 from portal.web.unit_of_work import commit
 
@@ -381,6 +383,40 @@ def get_member(member_id: str) -> Response:
     """
     row = queries.member_row(get_session(), g.api.token.organization_id, member_id)
     return json_answer(serializers.member(row))
+
+
+@bp.get("/v1/members/<member_id>/referral-link")
+@operation(
+    "getReferralLink",
+    scope="read-referral-links",
+    path_id="The member's public id (`mb-…`).",
+    answers={200: (contract.ReferralLink, "The member's personal share link.")},
+    refusals=("not_found", "not_allowed", "invitations_disabled"),
+)
+def get_referral_link(member_id: str) -> Response:
+    """Read a member's share link
+
+    The member's personal link (made now if they have none yet) and its counts, so a
+    headless front end can show it. not_allowed when the member may not invite, or the
+    organisation has switched share links off; invitations_disabled while invitations are
+    off.
+    """
+    session, now = get_session(), utcnow()
+    member = get_in_org(session, Member, g.api.token.organization_id, member_id)
+    summary = commit(lambda: referrals.default_link_of(session, member, now))
+    link = summary.link
+    return json_answer(
+        contract.ReferralLink(
+            id=link.public_id,
+            member_id=member.public_id,
+            url=referrals.link_url(current_app.config["PORTAL_BASE_URL"], summary.code),
+            enabled=link.enabled,
+            opens=link.opens,
+            joins=link.joins,
+            created_at=link.created_at,
+            expires_at=summary.expires_at,
+        )
+    )
 
 
 # --- the audit log -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from portal.models import AuditEvent, Member
 ACTIONS: dict[str, str] = {
     "settings.invitations.updated": "Invitation settings changed",
     "settings.leaderboard.updated": "Leaderboard settings changed",
+    "settings.share_links.updated": "Share link settings changed",
     "template.created": "E-mail template created",
     "template.updated": "E-mail template edited",
     "template.duplicated": "E-mail template duplicated",

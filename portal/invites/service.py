@@ -539,17 +539,45 @@ def accept(
     ).rowcount
     if claimed != 1:
         raise InviteUsed("This invitation has already been used to join. Log in instead.")
+    return complete_acceptance(
+        session,
+        invitation,
+        landing.organization,
+        email=email,
+        full_name=full_name,
+        password=password,
+        now=now,
+        # The invitation reached its own address, so that one is known to be deliverable.
+        reach=None if email == invitation.email else reach,
+    )
+
+
+def complete_acceptance(
+    session: Session,
+    invitation: Invitation,
+    organization: Organization,
+    *,
+    email: str,
+    full_name: str,
+    password: str | None,
+    now: datetime,
+    reach: MailReach | None,
+) -> Member:
+    """What every way of joining shares once its invitation is ACCEPTED in this transaction
+    (an e-mailed link, a share link: portal.referrals): the member, linked to the inviter
+    and the invitation, the inviter's "accepted" e-mail and INVITE_LINKED. One path, so
+    counts, e-mails and webhooks can't tell the two apart. `reach`: which addresses the
+    mail server can deliver to (None: the address is known to be deliverable)."""
     unit = session.get(Unit, invitation.unit_id) if invitation.unit_id else None
     member = create_member(
         session,
-        landing.organization,
+        organization,
         email=email,
         full_name=full_name,
         password=password,
         unit=unit,
         now=now,
-        # The invitation reached its own address, so that one is known to be deliverable.
-        reach=None if email == invitation.email else reach,
+        reach=reach,
         invited_by_id=invitation.inviter_id,
         invitation_id=invitation.id,
     )

@@ -38,6 +38,7 @@ from portal.policy import (
     may_send_invitations,
     require,
 )
+from portal.referrals.panel import panel_context
 from portal.text import day
 from portal.web.htmx import render, wants_partial
 from portal.web.organisation import current_org
@@ -110,8 +111,14 @@ def _send_context(**form_kwargs: Any) -> dict[str, Any]:
 def dashboard() -> ResponseReturnValue:
     _org, settings = current_org()
     require(may_open_invitations(current_user, settings))
+    if wants_partial():  # the lists only: the share-links panel isn't swapped
+        return render("invites/dashboard.html", "invites/_lists.html", **lists_context())
     return render(
-        "invites/dashboard.html", "invites/_lists.html", **_send_context(), **lists_context()
+        "invites/dashboard.html",
+        "invites/_lists.html",
+        **_send_context(),
+        **lists_context(),
+        **panel_context(),
     )
 
 
@@ -203,7 +210,11 @@ def _send_form_again(form: InviteForm, duplicate: Any, status: int) -> ResponseR
     if wants_partial():
         return render_template("invites/_send_form.html", form=form, duplicate=duplicate), status
     return render_template(
-        "invites/dashboard.html", form=form, duplicate=duplicate, **lists_context()
+        "invites/dashboard.html",
+        form=form,
+        duplicate=duplicate,
+        **lists_context(),
+        **panel_context(),
     ), status
 
 
@@ -284,7 +295,9 @@ def _refused(refusal: Refusal, status: int) -> ResponseReturnValue:
             context["notice_error"], context["refusal"] = refusal.message, None
             return render_template("invites/_send_form_done.html", **context), status
         return render_template("invites/_lists.html", **context), status
-    return render_template("invites/dashboard.html", **_send_context(), **context), status
+    return render_template(
+        "invites/dashboard.html", **_send_context(), **context, **panel_context()
+    ), status
 
 
 @bp.route("/<public_id>/revoke", methods=["GET"])

@@ -14,6 +14,7 @@ from portal.settings import (
     email_templates,
     invitations,
     leaderboard,
+    share_links,
     webhooks,
 )
 from portal.settings.tabs import SETTINGS_TABS
@@ -23,7 +24,17 @@ bp = Blueprint("settings", __name__, url_prefix="/admin/settings")
 
 bp.before_request(signed_in)
 
-for screen in (invitations, email_templates, leaderboard, api_tokens, webhooks, delivery, audit):
+SCREENS = (
+    invitations,
+    share_links,
+    email_templates,
+    leaderboard,
+    api_tokens,
+    webhooks,
+    delivery,
+    audit,
+)
+for screen in SCREENS:
     bp.register_blueprint(screen.bp)
 
 

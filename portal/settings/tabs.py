@@ -4,6 +4,7 @@ from __future__ import annotations
 
 SETTINGS_TABS = (
     ("Invitations", "settings.invitations.index"),
+    ("Share links", "settings.share_links.index"),
     ("E-mail templates", "settings.email_templates.index"),
     ("Leaderboard", "settings.leaderboard.index"),
     ("API tokens", "settings.api_tokens.index"),

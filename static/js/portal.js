@@ -38,3 +38,41 @@ document.addEventListener("DOMContentLoaded", () => {
     showError("The portal can't be reached. Check your connection and try again.");
   });
 });
+
+// Share links (templates/referrals/_links.html): Copy link, and Share… where the device
+// has a share sheet. Both buttons stay hidden without this file or without the feature.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-copy]").forEach((button) => {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const field = document.getElementById(button.dataset.copy);
+      const status = document.getElementById(button.dataset.copyStatus);
+      if (!field) return;
+      let copied = false;
+      try {
+        await navigator.clipboard.writeText(field.value);
+        copied = true;
+      } catch (_error) {
+        field.select();  // an older browser, or one that refuses the clipboard API here
+        copied = document.execCommand && document.execCommand("copy");
+      }
+      if (status) {
+        // Cleared first, so that a second copy is announced again.
+        status.textContent = "";
+        setTimeout(() => {
+          status.textContent = copied ? "Copied" : "Press Ctrl+C (or ⌘C) to copy the selected link";
+        }, 50);
+      }
+    });
+  });
+  if (navigator.share) {
+    document.querySelectorAll("[data-share-url]").forEach((button) => {
+      button.hidden = false;
+      button.addEventListener("click", () => {
+        navigator
+          .share({ title: button.dataset.shareTitle, url: button.dataset.shareUrl })
+          .catch(() => {});  // the person closed the share sheet
+      });
+    });
+  }
+});

@@ -34,6 +34,7 @@ def test_the_api_docs(page: Page):
 
 SETTINGS_SCREENS = [
     ("invitations", "Invitation settings"),
+    ("share-links", "Share link settings"),
     ("email-templates", "E-mail templates"),
     ("email-templates/new", "New e-mail template"),
     ("leaderboard", "Leaderboard"),

@@ -80,10 +80,15 @@ def log_of(database_url):
 def test_the_development_server_logs_paths_without_their_query(log_of):
     log = log_of(
         ["flask", "--app", "app", "run", "--host", "127.0.0.1", "--port", "PORT"],
-        [f"/join?invite_id={SECRET}", f"/login?next=/invites%3Finvite_id%3D{SECRET}"],
+        [
+            f"/join?invite_id={SECRET}",
+            f"/login?next=/invites%3Finvite_id%3D{SECRET}",
+            f"/r/{SECRET}",
+        ],
         PORTAL_ENV="development",
     )
     assert "GET /join HTTP/1.1" in log and "GET /login HTTP/1.1" in log, log
+    assert "GET /r/[code] HTTP/1.1" in log, log
     assert SECRET not in log and "invite_id" not in log, log
 
 
@@ -100,8 +105,8 @@ def test_gunicorn_with_the_repository_config_logs_paths_without_their_query(log_
             "-",
             "app:app",
         ],
-        [f"/join?invite_id={SECRET}"],
+        [f"/join?invite_id={SECRET}", f"/r/{SECRET}"],
         PORTAL_ENV="production",
     )
-    assert '"GET /join HTTP/1.1"' in log, log
+    assert '"GET /join HTTP/1.1"' in log and '"GET /r/[code] HTTP/1.1"' in log, log
     assert SECRET not in log and "invite_id" not in log, log

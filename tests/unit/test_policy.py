@@ -12,11 +12,13 @@ from portal.clock import utcnow
 from portal.invites.queries import in_scope
 from portal.models import Invitation, InvitationSettings, Member
 from portal.policy import (
+    may_make_campaign_links,
     may_manage_invitation,
     may_manage_settings,
     may_pick_template,
     may_read_audit_log,
     may_send_invitations,
+    may_share_links,
 )
 from portal.roles import ROLE_ORDER, MemberStatus, Role
 from tests.factories import make_member, make_org, make_unit
@@ -57,6 +59,32 @@ def test_may_send_invitations_matrix(role, target_unit, enabled, level):
     assert bool(decision) is expected_send(role, target_unit, enabled, level)
     if not decision:
         assert decision.reason, "a refusal must say why"
+
+
+@pytest.mark.parametrize(
+    ("role", "enabled", "level", "links_on", "status"),
+    list(
+        itertools.product(
+            Role, (True, False), Role, (True, False), (MemberStatus.ACTIVE, MemberStatus.DISABLED)
+        )
+    ),
+    ids=lambda v: getattr(v, "value", str(v)),
+)
+def test_may_share_links_matrix(role, enabled, level, links_on, status):
+    """Share links follow who may send invitations, while the organisation has them on."""
+    rules = settings(enabled, level)
+    rules.share_links_enabled = links_on
+    decision = may_share_links(member(role, status=status.value), rules)
+    active = status is MemberStatus.ACTIVE
+    assert bool(decision) is (active and links_on and expected_send(role, OWN_UNIT, enabled, level))
+    if not decision:
+        assert decision.reason
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_only_admins_make_campaign_links(role):
+    allowed = role in (Role.ADMIN_LOCAL, Role.ADMIN_TENANT)
+    assert bool(may_make_campaign_links(member(role))) is allowed
 
 
 @pytest.mark.parametrize(

@@ -49,10 +49,23 @@ def test_the_page_shows_each_chart_with_its_numbers_beside_it(session, admin_cli
     assert '<th scope="row">Nora North</th>' in page
 
 
+def test_joins_through_share_links_are_counted_apart_from_emailed_invitations(
+    session, admin_client, nora
+):
+    _invite(session, nora, 3, joined_after=0.5)
+    _invite(session, nora, 2, joined_after=0, source="link")
+    page = admin_client.get("/analytics").get_data(as_text=True)
+    assert "1 sent, 1 delivered, 1 opened, 1 joined." in page
+    assert "And 1 joined through share links." in page
+    rows = _csv(admin_client.get("/analytics/inviters.csv"))
+    assert rows[0][-1] == "joined through share links"
+    assert rows[1] == ["Nora North", "1", "1", "1.000", "1"]
+
+
 def test_a_period_with_nothing_says_so(session, admin_client, nora):
     _invite(session, nora, 100)
     page = admin_client.get("/analytics?period=30d").get_data(as_text=True)
-    assert "No invitations were made in this period." in page
+    assert "No invitations were e-mailed in this period." in page
     assert "Download as CSV" not in page
 
 
@@ -90,9 +103,10 @@ def test_the_csv_downloads_hold_the_numbers(session, admin_client, nora):
         ["Link opened", "1"],
         ["Joined", "1"],
     ]
-    assert _csv(admin_client.get("/analytics/inviters.csv"))[1] == ["Nora North", "2", "1", "0.500"]
+    inviters = _csv(admin_client.get("/analytics/inviters.csv"))
+    assert inviters[1] == ["Nora North", "2", "1", "0.500", "0"]
     assert _csv(admin_client.get("/analytics/join-times.csv"))[3] == ["3–7 days", "1"]
-    assert _csv(admin_client.get("/analytics/units.csv"))[1] == ["North", "2", "1", "0.500"]
+    assert _csv(admin_client.get("/analytics/units.csv"))[1] == ["North", "2", "1", "0.500", "0"]
     assert admin_client.get("/analytics/secrets.csv").status_code == 404
 
 

@@ -100,6 +100,7 @@ def test_the_document_is_openapi_3_1_with_every_operation_of_the_issue(client):
         ("/invites/{id}/revoke", "post"),
         ("/members", "post"),
         ("/members/{id}", "get"),
+        ("/members/{id}/referral-link", "get"),
         ("/audit-events", "get"),
     }
     invite = document["components"]["schemas"]["Invite"]["properties"]
@@ -119,6 +120,7 @@ def test_the_document_is_openapi_3_1_with_every_operation_of_the_issue(client):
         "userId",
         "status",
         "delivery",
+        "source",
     }
 
 

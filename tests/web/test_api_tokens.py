@@ -258,6 +258,7 @@ def test_a_failed_request_still_counts_as_a_use(client, session, admin):
         ("post", "/api/v1/members", "create-profiles"),
         ("get", "/api/v1/members/mb-0", "read-profiles"),
         ("get", "/api/v1/audit-events", "read-audit"),
+        ("get", "/api/v1/members/mb-0/referral-link", "read-referral-links"),
     ],
 )
 def test_a_missing_scope_is_403_naming_it(client, session, admin, method, path, scope):

@@ -34,8 +34,10 @@ from portal.models import (
     Invitation,
     Member,
     Organization,
+    ShareLink,
     WebhookEndpoint,
 )
+from portal.referrals import service as referrals
 from portal.roles import Role
 from portal.validation import text_problem
 from tests.conftest import csrf_token, sign_in
@@ -196,6 +198,20 @@ def _join_page(client, session):
     return "/join", "/join"
 
 
+def _new_share_link_page(client, session):
+    as_admin(client, session)
+    return "/invites", "/invites/links"
+
+
+def _share_link_join_page(client, session):
+    org = make_org(session, "Bad Input Club")
+    owner = make_member(session, org, Role.ADMIN_TENANT)
+    link = referrals.ensure_default_link(session, owner, utcnow())
+    session.commit()
+    assert client.get(f"/r/{referrals.code_of(link)}").status_code == 302
+    return "/r", "/r"
+
+
 def _login_page(_client, _session):
     return "/login", "/login"
 
@@ -269,6 +285,28 @@ FORM_CASES = [
             Text("password", "A password", 1024, kind="secret"),
         ),
         overrides={"full_name": ["Alex Example"], "password": ["a long enough password"]},
+    ),
+    FormCase(
+        "share-link-join",
+        frozenset({"referrals.join"}),
+        _share_link_join_page,
+        (
+            Text("full_name", "A name", 200, stored=(Member, "full_name")),
+            EMAIL,
+            Text("password", "A password", 1024, kind="secret"),
+        ),
+        overrides={
+            "full_name": ["Alex Example"],
+            "email": ["new.person@example.org"],
+            "password": ["a long enough password"],
+        },
+    ),
+    FormCase(
+        "new-share-link",
+        frozenset({"referrals.create"}),
+        _new_share_link_page,
+        (Text("label", "A label", 60, stored=(ShareLink, "label")),),
+        overrides={"label": ["Newsletter"]},
     ),
     FormCase(
         "login",
@@ -606,6 +644,8 @@ PATH_ONLY = {
     "settings.webhooks.roll_secret",
     "settings.webhooks.send_test",
     "invites.act",
+    "referrals.regenerate",
+    "referrals.switch",
 }
 API_PATH_ONLY = {"api.resend_invite", "api.revoke_invite"}  # tested above, with the API's names
 # Write routes that take no text at all, each with its reason.
@@ -616,6 +656,9 @@ EXCLUDED = {
     "join.request_new": "no fields: it reads the link's digest from the signed session",
     "auth.logout": "no fields: it ends the session",
     "settings.leaderboard.index": "two checkboxes and no text (any value is a tick)",
+    "settings.share_links.index": (
+        "a checkbox and two numbers, no text: tested in tests/web/test_share_links.py"
+    ),
     "api.unknown": "answers 404/405 as problem+json to anything, reads and writes nothing",
     # Writes nothing and answers 200 so htmx swaps the problems in; tested below.
     "settings.email_templates.preview": (

@@ -1,0 +1,1 @@
+"""Personal share links: a member's referral links, /r/<code> (issue 11)."""

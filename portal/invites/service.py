@@ -33,6 +33,7 @@ from portal.errors import (
     InviteUsed,
     NoSuchTemplate,
 )
+from portal.invites import hooks
 from portal.invites.events import emit_invite_event
 from portal.lookups import find_in_org
 from portal.models import (
@@ -513,10 +514,12 @@ def accept(
     now: datetime,
     organization_id: int | None = None,
     reach: MailReach = ASCII_ONLY,
+    device_digest: str | None = None,
 ) -> Member:
     """Register through a link: one conditional update decides, so one link makes one member.
     `organization_id` limits the link to one organisation (see open_link); `reach` says which
-    addresses the mail server can deliver to."""
+    addresses the mail server can deliver to; `device_digest` names the joining browser for
+    the listeners of portal.invites.hooks (the rewards' same-device check)."""
     landing = open_link(session, secret_digest, now, organization_id)
     invitation = landing.invitation
     email = normalise_email(email)
@@ -567,6 +570,7 @@ def accept(
     )
     session.refresh(invitation)
     emit_invite_event(session, "INVITE_LINKED", invitation, now, member=member)
+    hooks.invitation_accepted(hooks.Accepted(session, invitation, member, now, device_digest))
     return member
 
 

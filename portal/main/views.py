@@ -22,6 +22,7 @@ def inject_org() -> dict[str, Any]:
         nav = {
             "invite": bool(policy.may_open_invitations(current_user, settings)),
             "settings": bool(policy.may_manage_settings(current_user)),
+            "review_rewards": bool(policy.may_review_rewards(current_user)),
         }
     return {
         "org": org,

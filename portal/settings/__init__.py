@@ -7,7 +7,15 @@ from typing import Any
 
 from flask import Blueprint
 
-from portal.settings import api_tokens, audit, delivery, email_templates, invitations, webhooks
+from portal.settings import (
+    api_tokens,
+    audit,
+    delivery,
+    email_templates,
+    invitations,
+    rewards,
+    webhooks,
+)
 from portal.settings.tabs import SETTINGS_TABS
 from portal.web.guards import signed_in
 
@@ -15,7 +23,7 @@ bp = Blueprint("settings", __name__, url_prefix="/admin/settings")
 
 bp.before_request(signed_in)
 
-for screen in (invitations, email_templates, api_tokens, webhooks, delivery, audit):
+for screen in (invitations, rewards, email_templates, api_tokens, webhooks, delivery, audit):
     bp.register_blueprint(screen.bp)
 
 

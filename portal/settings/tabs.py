@@ -4,6 +4,7 @@ from __future__ import annotations
 
 SETTINGS_TABS = (
     ("Invitations", "settings.invitations.index"),
+    ("Referral rewards", "settings.rewards.index"),
     ("E-mail templates", "settings.email_templates.index"),
     ("API tokens", "settings.api_tokens.index"),
     ("Webhooks", "settings.webhooks.index"),

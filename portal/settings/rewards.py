@@ -86,7 +86,8 @@ class CodesForm(FlaskForm):
 
 def _fix_number_messages(form: FlaskForm) -> None:
     for field in form:
-        if isinstance(field, IntegerField) and field.errors:
+        # Only WTForms' own "Not a valid integer value"; the service's words stay.
+        if isinstance(field, IntegerField) and field.process_errors:
             field.errors = [NOT_A_NUMBER]
 
 

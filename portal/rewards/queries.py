@@ -33,6 +33,8 @@ class GrantRow:
     rule_name: str
     benefit: Benefit | None
     code: str | None
+    rule_public_id: str = ""
+    invite_public_id: str = ""
 
     def available(self, now: datetime) -> bool:
         return self.grant.status == GrantStatus.ISSUED and (
@@ -50,15 +52,23 @@ def _rows(session: Session, where: list[ColumnElement[bool]], limit: int) -> Pag
     """Grants matching `where`, newest first, with their rule's name, benefit and code: one
     query for the page."""
     found = session.exec(
-        select(RewardGrant, RewardRule.name, Benefit, BenefitCode.code)
+        select(
+            RewardGrant,
+            RewardRule.name,
+            Benefit,
+            BenefitCode.code,
+            RewardRule.public_id,
+            Invitation.public_id,
+        )
         .where(*where)
         .join(RewardRule, RewardRule.id == RewardGrant.rule_id)
+        .join(Invitation, Invitation.id == RewardGrant.invitation_id)
         .outerjoin(Benefit, Benefit.id == RewardGrant.benefit_id)
         .outerjoin(BenefitCode, BenefitCode.grant_id == RewardGrant.id)
         .order_by(col(RewardGrant.id).desc())
         .limit(limit + 1)
     ).all()
-    rows = [GrantRow(grant, name, benefit, code) for grant, name, benefit, code in found]
+    rows = [GrantRow(*row) for row in found]
     more = len(rows) > limit
     rows = rows[:limit]
     return Page(rows, rows[-1].grant.id if more and rows else None)
@@ -183,4 +193,14 @@ def held_row(session: Session, grant: RewardGrant) -> HeldRow:
         members[grant.member_id],
         members[grant.referrer_id],
         members[grant.invitee_id],
+    )
+
+
+def rules_of(session: Session, organization_id: int) -> list[RewardRule]:
+    return list(
+        session.exec(
+            select(RewardRule)
+            .where(RewardRule.organization_id == organization_id)
+            .order_by(RewardRule.id)
+        ).all()
     )

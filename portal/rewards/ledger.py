@@ -343,6 +343,12 @@ def grant_active_days(session: Session, now: datetime) -> int:
         done = select(RewardGrant.id).where(
             RewardGrant.rule_id == rule.id, RewardGrant.invitation_id == Invitation.id
         )
+        # The rule's active dates in SQL too: joins outside them must not fill every batch.
+        window = []
+        if rule.active_from is not None:
+            window.append(col(Invitation.accepted_at) >= rule.active_from)
+        if rule.active_until is not None:
+            window.append(col(Invitation.accepted_at) < rule.active_until)
         due = session.exec(
             select(Invitation, Member)
             .join(Member, Member.id == Invitation.member_id)
@@ -350,6 +356,7 @@ def grant_active_days(session: Session, now: datetime) -> int:
                 Invitation.organization_id == rule.organization_id,
                 Invitation.status == InvitationStatus.ACCEPTED.value,
                 col(Invitation.accepted_at) <= now - timedelta(days=rule.active_days or 0),
+                *window,
                 Member.status == MemberStatus.ACTIVE.value,
                 ~done.exists(),
             )
@@ -357,36 +364,43 @@ def grant_active_days(session: Session, now: datetime) -> int:
             .limit(SWEEP_BATCH)
         ).all()
         for invitation, member in due:
-            assert invitation.accepted_at is not None
-            if in_force(rule, invitation.accepted_at):
-                granted = grant_for_invitation(
-                    session, invitation, member, RewardTrigger.ACTIVE_DAYS, now, rules=[rule]
-                )
-                written += len(granted)
+            granted = grant_for_invitation(
+                session, invitation, member, RewardTrigger.ACTIVE_DAYS, now, rules=[rule]
+            )
+            written += len(granted)
     return written
 
 
 def settle_holds(session: Session, now: datetime) -> int:
     """Grants in their hold period: revoked if the new member is no longer active, settled
-    (no clawback any more) once the period is over."""
-    changed = 0
-    open_grants = session.exec(
-        select(RewardGrant, Member)
+    (no clawback any more) once the period is over. Two queries, so that grants far from
+    their end never crowd out the ones to revoke or settle now."""
+    in_hold = (RewardGrant.status == GrantStatus.ISSUED.value, ~col(RewardGrant.settled))
+    left = session.exec(
+        select(RewardGrant)
         .join(Member, Member.id == RewardGrant.invitee_id)
-        .where(RewardGrant.status == GrantStatus.ISSUED.value, ~col(RewardGrant.settled))
+        .where(*in_hold, Member.status != MemberStatus.ACTIVE.value)
+        .order_by(RewardGrant.id)
+        .limit(SWEEP_BATCH)
+    ).all()
+    for grant in left:
+        revoke(session, grant, now)
+    over = session.exec(
+        select(RewardGrant)
+        .join(Member, Member.id == RewardGrant.invitee_id)
+        .where(
+            *in_hold,
+            col(RewardGrant.available_at) <= now,
+            Member.status == MemberStatus.ACTIVE.value,
+        )
         .order_by(RewardGrant.available_at)
         .limit(SWEEP_BATCH)
     ).all()
-    for grant, invitee in open_grants:
-        if invitee.status != MemberStatus.ACTIVE:
-            revoke(session, grant, now)
-            changed += 1
-        elif grant.available_at is not None and grant.available_at <= now:
-            grant.settled = True
-            grant.updated_at = now
-            session.add(grant)
-            changed += 1
-    return changed
+    for grant in over:
+        grant.settled = True
+        grant.updated_at = now
+        session.add(grant)
+    return len(left) + len(over)
 
 
 def fill_pending(session: Session, now: datetime, benefit_id: int | None = None) -> int:

@@ -55,13 +55,27 @@ class RuleForm(FlaskForm):
     name = StringField("Rule name", validators=[PlainText("A rule name")])
     trigger = SelectField("When", choices=_choices(TRIGGERS), validators=[PlainText("A trigger")])
     active_days = _number("Days the new member stays active")
-    referrer_kind = SelectField("The referrer gets", choices=_choices(KINDS))
+    referrer_kind = SelectField(
+        "The referrer gets", choices=_choices(KINDS), validators=[PlainText("A reward")]
+    )
     referrer_points = _number("Referrer's points")
-    referrer_benefit = SelectField("Referrer's benefit", choices=[], validate_choice=False)
+    referrer_benefit = SelectField(
+        "Referrer's benefit",
+        choices=[],
+        validate_choice=False,  # the service says "There is no such benefit."
+        validators=[PlainText("A benefit")],
+    )
     referrer_tier = StringField("Referrer's tier", validators=[PlainText("A tier name")])
-    referee_kind = SelectField("The new member gets", choices=_choices(KINDS))
+    referee_kind = SelectField(
+        "The new member gets", choices=_choices(KINDS), validators=[PlainText("A reward")]
+    )
     referee_points = _number("New member's points")
-    referee_benefit = SelectField("New member's benefit", choices=[], validate_choice=False)
+    referee_benefit = SelectField(
+        "New member's benefit",
+        choices=[],
+        validate_choice=False,  # the service says "There is no such benefit."
+        validators=[PlainText("A benefit")],
+    )
     referee_tier = StringField("New member's tier", validators=[PlainText("A tier name")])
     monthly_cap = _number("Cap per referrer per month")
     yearly_cap = _number("Cap per referrer per year")

@@ -383,3 +383,24 @@ def test_review_approves_or_denies_with_a_note_within_the_reviewers_scope(sessio
         rewards.decide(session, hr_north, second, approve=True, note="", now=utcnow())
     actions = session.exec(select(AuditEvent.action).where(AuditEvent.action.like("reward.%")))
     assert sorted(actions.all()) == ["reward.approved", "reward.denied"]
+
+
+def test_joins_outside_an_active_days_rules_dates_never_crowd_out_the_ones_inside(
+    session, admin, referrer, monkeypatch
+):
+    monkeypatch.setattr(ledger, "SWEEP_BATCH", 2)
+    start = datetime(2026, 6, 1, tzinfo=UTC)
+    for n in range(3):  # before the rule's dates: never rewarded, never in the batch
+        join(session, referrer, f"early{n}@example.org", now=start - timedelta(days=5))
+    inside = join(session, referrer, "inside@example.org", now=start + timedelta(days=1))
+    make_rule(
+        session,
+        admin,
+        trigger=RewardTrigger.ACTIVE_DAYS,
+        active_days=10,
+        active_from=start,
+        referrer=points(5),
+    )
+    assert ledger.sweep(session, start + timedelta(days=20)) == 1
+    session.commit()
+    assert [g.invitee_id for g in grants(session)] == [inside.id]

@@ -317,3 +317,20 @@ def test_the_email_of_a_reward_on_hold_says_when_and_shows_no_code_yet(
     (mail,) = [m for m in smtp.to("rita@example.org") if "referral reward" in m["Subject"]]
     assert "It becomes available on" in mail.get_body(("plain",)).get_content()
     assert (utcnow() + timedelta(days=14)).strftime("%Y") in mail.get_body(("plain",)).get_content()
+
+
+def test_the_review_list_costs_the_same_queries_for_one_or_many_held_rewards(
+    client, session, engine, org, admin, referrer
+):
+    make_rule(session, admin, referrer=points(100))
+    join(session, referrer, "rita+0@example.org")
+    sign_in(client, make_member(session, org, Role.HR_TENANT))
+    client.get("/rewards/review")
+    with count_queries(engine) as small:
+        client.get("/rewards/review")
+    for n in range(1, 25):
+        join(session, referrer, f"rita+{n}@example.org")
+    with count_queries(engine) as large:
+        page = client.get("/rewards/review").get_data(as_text=True)
+    assert len(large) == len(small)
+    assert page.count('<tr id="held-rg-') == 20 and "Older" in page

@@ -69,12 +69,14 @@ def _register_outbox(app: Flask) -> None:
     from portal.api import outbox as api_outbox
     from portal.delivery.registry import registry_of
     from portal.invites import outbox as invites_outbox
+    from portal.rewards import outbox as rewards_outbox
     from portal.webhooks import outbox as webhooks_outbox
 
     registry = registry_of(app)
     invites_outbox.register(registry)
     webhooks_outbox.register(registry)
     api_outbox.register(registry)
+    rewards_outbox.register(registry)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -112,7 +114,9 @@ def _register_blueprints(app: Flask) -> None:
     from portal.join.views import bp as join_bp
     from portal.main.views import bp as main_bp
     from portal.referrals.views import bp as referrals_bp
+    from portal.rewards import views as rewards_views
     from portal.settings import bp as settings_bp
+    from portal.web import devices
 
     blueprints = [
         main_bp,
@@ -122,8 +126,11 @@ def _register_blueprints(app: Flask) -> None:
         analytics_bp,
         join_bp,
         referrals_bp,
+        rewards_views.bp,
         api_bp,
     ]
+    devices.install(app)
+    rewards_views.install(app)
     if app.config["PORTAL_ENV"] == "development":  # in production /dev/mailbox doesn't exist
         blueprints.append(devmail_bp)
     for blueprint in blueprints:

@@ -452,6 +452,97 @@ class ShareLink(SQLModel, table=True):
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
+# --- referral rewards (portal/rewards) ----------------------------------------------------
+
+
+class RewardTrigger(StrEnum):
+    JOINED = "joined"  # the invitee joins
+    ACTIVE_DAYS = "active_days"  # the invitee's first N days pass while still active
+
+
+class RewardKind(StrEnum):
+    NONE = "none"
+    POINTS = "points"
+    BENEFIT = "benefit"
+    TIER = "tier"
+
+
+class RewardParty(StrEnum):
+    REFERRER = "referrer"
+    REFEREE = "referee"
+
+
+class GrantStatus(StrEnum):
+    ISSUED = "issued"  # the member has it (from available_at on, when there is a hold period)
+    PENDING = "pending"  # a benefit whose code pool was empty: issued once codes are added
+    HELD = "held"  # a fraud signal: waits on Rewards → Review
+    CAPPED = "capped"  # the referrer's cap was reached: recorded so it is decided once
+    SKIPPED = "skipped"  # the recipient was no longer active: recorded so it is decided once
+    DENIED = "denied"  # refused on review
+    REVOKED = "revoked"  # clawed back: the new member left within the hold period
+
+
+class Benefit(SQLModel, table=True):
+    """A named benefit (a voucher, a free month…), optionally with a pool of codes."""
+
+    __tablename__ = "benefit"
+    __table_args__ = (Index("uq_benefit_org_name", "organization_id", "name", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("bf"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    name: str = Field(max_length=120)
+    description: str = Field(default="", max_length=500)
+    uses_codes: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class BenefitCode(SQLModel, table=True):
+    """One code of a benefit's pool, handed out to at most one grant."""
+
+    __tablename__ = "benefit_code"
+    __table_args__ = (
+        Index("uq_benefit_code", "benefit_id", "code", unique=True),
+        Index("ix_benefit_code_free", "benefit_id", "grant_id", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    benefit_id: int = Field(foreign_key="benefit.id")
+    code: str = Field(max_length=200)
+    grant_id: int | None = Field(default=None, foreign_key="reward_grant.id", unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RewardRule(SQLModel, table=True):
+    """When (trigger) → who (referrer, referee, both) → what (points, benefit, tier)."""
+
+    __tablename__ = "reward_rule"
+    __table_args__ = (Index("ix_reward_rule_org_trigger", "organization_id", "trigger", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("rr"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    name: str = Field(max_length=120)
+    trigger: str = Field(default=RewardTrigger.JOINED.value, max_length=20)
+    active_days: int | None = None  # with trigger active_days
+    referrer_kind: str = Field(default=RewardKind.NONE.value, max_length=10)
+    referrer_points: int | None = None
+    referrer_benefit_id: int | None = Field(default=None, foreign_key="benefit.id")
+    referrer_tier: str = Field(default="", max_length=60)
+    referee_kind: str = Field(default=RewardKind.NONE.value, max_length=10)
+    referee_points: int | None = None
+    referee_benefit_id: int | None = Field(default=None, foreign_key="benefit.id")
+    referee_tier: str = Field(default="", max_length=60)
+    monthly_cap: int | None = None  # per referrer, calendar month in UTC
+    yearly_cap: int | None = None  # per referrer, calendar year in UTC
+    hold_days: int = 0
+    active_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    active_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    enabled: bool = True
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class RetiredShareCode(SQLModel, table=True):
     """Digests of codes replaced by Regenerate, so an old link can say it was replaced."""
 
@@ -460,3 +551,54 @@ class RetiredShareCode(SQLModel, table=True):
     digest: str = Field(primary_key=True, max_length=64)
     share_link_id: int = Field(foreign_key="share_link.id", index=True)
     retired_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RewardGrant(SQLModel, table=True):
+    """The ledger: one row per (rule, invitation, party), whatever retries or races do."""
+
+    __tablename__ = "reward_grant"
+    __table_args__ = (
+        Index("uq_reward_grant_once", "rule_id", "invitation_id", "party", unique=True),
+        Index("ix_reward_grant_member_id", "member_id", "id"),  # My rewards, newest first
+        Index("ix_reward_grant_org_status_id", "organization_id", "status", "id"),  # review
+        Index("ix_reward_grant_cap", "rule_id", "referrer_id", "party", "created_at"),
+        Index("ix_reward_grant_unsettled", "status", "settled", "available_at"),  # hold sweep
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("rg"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")  # the invitation's unit
+    rule_id: int = Field(foreign_key="reward_rule.id")
+    invitation_id: int = Field(foreign_key="invitation.id")
+    party: str = Field(max_length=10)
+    member_id: int = Field(foreign_key="member.id")  # who receives it
+    referrer_id: int = Field(foreign_key="member.id")
+    invitee_id: int = Field(foreign_key="member.id")
+    kind: str = Field(max_length=10)
+    points: int = 0
+    benefit_id: int | None = Field(default=None, foreign_key="benefit.id")
+    tier: str = Field(default="", max_length=60)
+    status: str = Field(max_length=10)
+    # Fraud signals that held it for review ("alias", "disposable", "same_device").
+    signals: list[str] = Field(default_factory=list, sa_type=JSON)
+    # The end of the rule's hold period: until then an issued grant can still be revoked.
+    available_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    settled: bool = False  # the hold period passed (or there was none): no clawback
+    review_note: str = Field(default="", max_length=1000)
+    reviewed_by_id: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class MemberDevice(SQLModel, table=True):
+    """Digests of the device cookie a member logged in with: a join from one of them is the
+    referrer's own browser (a fraud signal)."""
+
+    __tablename__ = "member_device"
+    __table_args__ = (Index("uq_member_device", "member_id", "digest", unique=True),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    digest: str = Field(max_length=64)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)

@@ -276,6 +276,17 @@ def may_approve_adhesion(actor: Member, target: Scoped) -> Decision:
     return Decision(False, "Only HR and admins responsible for this unit can approve applications.")
 
 
+def may_review_rewards(actor: Member, target: Scoped | None = None) -> Decision:
+    """Rewards → Review: HR and admins, for the grants in their unit or organisation."""
+    if not (active := _active(actor)):
+        return active
+    if actor.role_enum is Role.USER:
+        return Decision(False, "Only HR and admins can review held referral rewards.")
+    if target is not None and not oversees(actor, target):
+        return Decision(False, "Only HR and admins responsible for this unit can review it.")
+    return ALLOWED
+
+
 def may_set_member_status(actor: Member, member: Member) -> Decision:
     """Disable or re-activate a member: admins within their reach, for roles up to their own."""
     if not (active := _active(actor)):

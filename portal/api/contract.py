@@ -413,6 +413,98 @@ class AuditEventList(ApiModel):
     )
 
 
+# --- referral rewards -------------------------------------------------------------------------
+
+
+def _checked_reward_cursor(value: str) -> str:
+    queries.decode_cursor(value, kind="rg")
+    return value
+
+
+RewardKindName = Literal["points", "benefit", "tier"]
+
+
+class PartyReward(ApiModel):
+    """What one party of an invitation gets from a rule."""
+
+    kind: RewardKindName
+    points: int | None = Field(description="With kind points.")
+    benefit_id: str | None = Field(description="With kind benefit: the benefit (`bf-…`).")
+    tier: str | None = Field(description="With kind tier: the tier's name.")
+
+
+class RewardDefinition(ApiModel):
+    """A referral reward rule: when → who → what, with its limits."""
+
+    id: str = Field(description="Public id (`rr-…`).")
+    name: str
+    trigger: Literal["joined", "active_days"] = Field(
+        description="joined: the invitee joins; active_days: their first activeDays days "
+        "pass while still active."
+    )
+    active_days: int | None
+    referrer: PartyReward | None = Field(description="The inviter's reward, if any.")
+    referee: PartyReward | None = Field(description="The new member's reward, if any.")
+    monthly_cap: int | None = Field(description="Grants per referrer per calendar month (UTC).")
+    yearly_cap: int | None = Field(description="Grants per referrer per calendar year (UTC).")
+    hold_days: int = Field(description="Days before a grant is available; 0: at once.")
+    active_from: Timestamp | None
+    active_until: Timestamp | None = Field(description="Exclusive.")
+    enabled: bool
+
+
+class RewardDefinitionList(ApiModel):
+    data: list[RewardDefinition]
+
+
+class BenefitDefinition(ApiModel):
+    """A named benefit, optionally handed out with one code from a pool per grant."""
+
+    id: str = Field(description="Public id (`bf-…`).")
+    name: str
+    description: str
+    uses_codes: bool
+    codes_left: int = Field(description="Codes not yet handed out (0 without a pool).")
+
+
+class BenefitDefinitionList(ApiModel):
+    data: list[BenefitDefinition]
+
+
+class RewardGrant(ApiModel):
+    """One grant of a member's reward ledger."""
+
+    id: str = Field(description="Public id (`rg-…`).")
+    rule_id: str
+    invite_id: str = Field(description="The invitation it rewards (`iv-…`).")
+    party: Literal["referrer", "referee"]
+    kind: RewardKindName
+    points: int
+    benefit_id: str | None
+    tier: str | None
+    code: str | None = Field(description="The benefit's code, once the grant is available.")
+    status: Literal["issued", "pending", "held", "denied", "revoked"]
+    available_at: Timestamp | None
+    created_at: Timestamp
+
+
+class MemberRewards(ApiModel):
+    """A member's rewards: what My rewards shows."""
+
+    points: int = Field(description="Points available now.")
+    points_on_hold: int = Field(description="Points issued but still in their hold period.")
+    members_brought: int = Field(description="Members who joined through their invitations.")
+    data: list[RewardGrant] = Field(description="Grants, newest first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for older grants.")
+
+
+class MemberRewardsQuery(ApiModel):
+    limit: Limit(100) = Field(20, description="Page size, at most 100.")
+    cursor: Annotated[str, _domain_check(_checked_reward_cursor)] | None = Field(
+        None, description="The previous page's nextCursor."
+    )
+
+
 class FieldProblem(ApiModel):
     field: str
     message: str

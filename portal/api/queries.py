@@ -65,17 +65,18 @@ def _with_ids() -> Select:
     )
 
 
-def encode_cursor(last_id: int) -> str:
+def encode_cursor(last_id: int, kind: str = "iv") -> str:
     # Opaque on purpose: clients pass it back and never build one, so it can change later.
-    return base64.urlsafe_b64encode(f"iv:{last_id}".encode()).decode().rstrip("=")
+    # `kind` keeps one list's cursor from being taken by another ("rg": reward grants).
+    return base64.urlsafe_b64encode(f"{kind}:{last_id}".encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str, kind: str = "iv") -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, number = raw.partition(":")
         # ASCII digits only ("²" is a digit to str.isdigit), and short enough for a BIGINT.
-        if prefix != "iv" or not (number.isascii() and number.isdigit()) or len(number) > 18:
+        if prefix != kind or not (number.isascii() and number.isdigit()) or len(number) > 18:
             raise ValueError(raw)
         return int(number)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:

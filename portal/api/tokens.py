@@ -32,6 +32,9 @@ SCOPES = {
     "create-profiles": "Create members through an invitation (headless join)",
     "read-audit": "Read the audit log (works for tokens of organisation admins only)",
     "read-referral-links": "Read members' personal share links (their address and counts)",
+    "read-reward-definitions": "Read the referral reward rules",
+    "read-benefit-definitions": "Read the benefits rewards hand out (not their codes)",
+    "read-rewards": "Read members' referral rewards, benefit codes included",
 }
 TOKEN_PREFIX = "mpt_"  # noqa: S105 (not a secret: makes tokens recognisable to scanners)
 DISPLAY_PREFIX_LENGTH = 12  # "mpt_" and 8 characters of the secret part

@@ -32,6 +32,8 @@ from portal.lookups import get_in_org
 from portal.models import Member
 from portal.policy import may_read_audit_log
 from portal.referrals import service as referrals
+from portal.rewards import queries as reward_queries
+from portal.rewards import service as rewards
 from portal.validation import text_problem
 from portal.web.unit_of_work import commit
 
@@ -415,6 +417,82 @@ def get_referral_link(member_id: str) -> Response:
             joins=link.joins,
             created_at=link.created_at,
             expires_at=summary.expires_at,
+        )
+    )
+
+
+# --- referral rewards ------------------------------------------------------------------------
+
+
+@bp.get("/v1/reward-definitions")
+@operation(
+    "listRewardDefinitions",
+    scope="read-reward-definitions",
+    answers={200: (contract.RewardDefinitionList, "The organisation's reward rules.")},
+)
+def list_reward_definitions() -> Response:
+    """List referral reward rules
+
+    Every rule of the organisation, oldest first, switched on or off: when it rewards
+    (the invitee joins, or stays active for some days), whom, with what, and its limits.
+    """
+    session, organization_id = get_session(), g.api.token.organization_id
+    benefits = {
+        row.benefit.id: row.benefit.public_id
+        for row in rewards.list_benefits(session, organization_id)
+    }
+    rules = reward_queries.rules_of(session, organization_id)
+    data = [serializers.reward_definition(rule, benefits) for rule in rules]
+    return json_answer(contract.RewardDefinitionList(data=data))
+
+
+@bp.get("/v1/benefit-definitions")
+@operation(
+    "listBenefitDefinitions",
+    scope="read-benefit-definitions",
+    answers={200: (contract.BenefitDefinitionList, "The organisation's benefits.")},
+)
+def list_benefit_definitions() -> Response:
+    """List benefits
+
+    The benefits reward rules hand out, by name, with how many codes are left in each
+    pool. The codes themselves are never listed.
+    """
+    rows = rewards.list_benefits(get_session(), g.api.token.organization_id)
+    data = [serializers.benefit_definition(row) for row in rows]
+    return json_answer(contract.BenefitDefinitionList(data=data))
+
+
+@bp.get("/v1/members/<member_id>/rewards")
+@operation(
+    "getMemberRewards",
+    scope="read-rewards",
+    path_id="The member's public id (`mb-…`).",
+    query=contract.MemberRewardsQuery,
+    answers={200: (contract.MemberRewards, "The member's rewards.")},
+    refusals=("not_found", "invalid"),
+)
+def get_member_rewards(member_id: str, query: contract.MemberRewardsQuery) -> Response:
+    """Read a member's rewards
+
+    What the member's My rewards page shows: the points available and on hold, how many
+    members their invitations brought, and their grants, newest first, a page at a time
+    (with the benefit's code once a grant is available).
+    """
+    session, now = get_session(), utcnow()
+    row = queries.member_row(session, g.api.token.organization_id, member_id)
+    before = queries.decode_cursor(query.cursor, kind="rg") if query.cursor else None
+    page = reward_queries.history(session, row.member, before, limit=query.limit)
+    summary = reward_queries.summary(session, row.member, now)
+    return json_answer(
+        contract.MemberRewards(
+            points=summary.points,
+            points_on_hold=summary.points_on_hold,
+            members_brought=summary.brought,
+            data=[serializers.reward_grant(grant, now) for grant in page.rows],
+            next_cursor=queries.encode_cursor(page.next_before, kind="rg")
+            if page.next_before
+            else None,
         )
     )
 

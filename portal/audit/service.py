@@ -43,6 +43,13 @@ ACTIONS: dict[str, str] = {
     "member.status_changed": "Member's status changed",
     "member.password_changed": "Member's password changed",
     "invitation.revoked": "Invitation revoked (not by its inviter)",
+    "reward_rule.created": "Referral reward rule created",
+    "reward_rule.enabled": "Referral reward rule switched on",
+    "reward_rule.disabled": "Referral reward rule switched off",
+    "benefit.created": "Benefit created",
+    "benefit.codes_added": "Codes added to a benefit's pool",
+    "reward.approved": "Held referral reward approved",
+    "reward.denied": "Held referral reward denied",
 }
 
 # What a secret shows instead of its value. Fields with these names are never stored with

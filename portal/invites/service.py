@@ -33,6 +33,7 @@ from portal.errors import (
     InviteUsed,
     NoSuchTemplate,
 )
+from portal.invites import hooks
 from portal.invites.events import emit_invite_event
 from portal.lookups import find_in_org
 from portal.models import (
@@ -513,10 +514,12 @@ def accept(
     now: datetime,
     organization_id: int | None = None,
     reach: MailReach = ASCII_ONLY,
+    device_digest: str | None = None,
 ) -> Member:
     """Register through a link: one conditional update decides, so one link makes one member.
     `organization_id` limits the link to one organisation (see open_link); `reach` says which
-    addresses the mail server can deliver to."""
+    addresses the mail server can deliver to; `device_digest` names the joining browser for
+    the listeners of portal.invites.hooks (the rewards' same-device check)."""
     landing = open_link(session, secret_digest, now, organization_id)
     invitation = landing.invitation
     email = normalise_email(email)
@@ -549,6 +552,7 @@ def accept(
         now=now,
         # The invitation reached its own address, so that one is known to be deliverable.
         reach=None if email == invitation.email else reach,
+        device_digest=device_digest,
     )
 
 
@@ -562,12 +566,14 @@ def complete_acceptance(
     password: str | None,
     now: datetime,
     reach: MailReach | None,
+    device_digest: str | None = None,
 ) -> Member:
     """What every way of joining shares once its invitation is ACCEPTED in this transaction
     (an e-mailed link, a share link: portal.referrals): the member, linked to the inviter
     and the invitation, the inviter's "accepted" e-mail and INVITE_LINKED. One path, so
     counts, e-mails and webhooks can't tell the two apart. `reach`: which addresses the
-    mail server can deliver to (None: the address is known to be deliverable)."""
+    mail server can deliver to (None: the address is known to be deliverable);
+    `device_digest` names the joining browser for the listeners of portal.invites.hooks."""
     unit = session.get(Unit, invitation.unit_id) if invitation.unit_id else None
     member = create_member(
         session,
@@ -595,6 +601,7 @@ def complete_acceptance(
     )
     session.refresh(invitation)
     emit_invite_event(session, "INVITE_LINKED", invitation, now, member=member)
+    hooks.invitation_accepted(hooks.Accepted(session, invitation, member, now, device_digest))
     return member
 
 

@@ -24,6 +24,7 @@ from portal.extensions import limiter
 from portal.invites import service as invites
 from portal.join.forms import JoinForm
 from portal.models import Member
+from portal.web.devices import device_digest
 from portal.web.form_errors import attach_error
 from portal.web.organisation import current_org
 from portal.web.unit_of_work import commit
@@ -119,6 +120,7 @@ def _accept(db: Session, digest: str, form: JoinForm) -> Member:
         password=form.password.data or "",
         now=utcnow(),
         reach=reach(current_app),
+        device_digest=device_digest(),
     )
 
 

@@ -26,6 +26,7 @@ def inject_org() -> dict[str, Any]:
                 policy.may_view_leaderboard(current_user, settings.leaderboard_enabled)
             ),
             "settings": bool(policy.may_manage_settings(current_user)),
+            "review_rewards": bool(policy.may_review_rewards(current_user)),
         }
     return {
         "org": org,

@@ -369,6 +369,7 @@ def join(
     password: str | None,
     now: datetime,
     reach: MailReach = ASCII_ONLY,
+    device_digest: str | None = None,
 ) -> Member:
     """Join through a share link: the link's join count is raised by one conditional UPDATE
     (enabled, under the cap), so concurrent joins can't pass the cap; then an ACCEPTED
@@ -420,6 +421,7 @@ def join(
         password=password,
         now=now,
         reach=None,  # checked above, with the link's own words
+        device_digest=device_digest,
     )
 
 

@@ -31,6 +31,7 @@ from portal.models import Member
 from portal.referrals import service as referrals
 from portal.referrals.forms import NewLinkForm
 from portal.referrals.panel import link_view, panel_context, qr_svg
+from portal.web.devices import device_digest
 from portal.web.form_errors import attach_error
 from portal.web.organisation import current_org
 from portal.web.unit_of_work import commit, or_flash, submit
@@ -134,6 +135,7 @@ def _join(db: Session, digest: str, form: JoinForm) -> Member:
         password=form.password.data or "",
         now=utcnow(),
         reach=reach(current_app),
+        device_digest=device_digest(),
     )
 
 

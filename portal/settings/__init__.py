@@ -14,6 +14,7 @@ from portal.settings import (
     email_templates,
     invitations,
     leaderboard,
+    rewards,
     share_links,
     webhooks,
 )
@@ -27,6 +28,7 @@ bp.before_request(signed_in)
 SCREENS = (
     invitations,
     share_links,
+    rewards,
     email_templates,
     leaderboard,
     api_tokens,

@@ -29,6 +29,9 @@ EVENT_LABELS = {
     "INVITE_LINKED": "INVITE_LINKED — an invitee joined",
     "INVITE_EXPIRED": "INVITE_EXPIRED — an invitation expired",
     "INVITE_REVOKED": "INVITE_REVOKED — an invitation was revoked",
+    "REWARD_ISSUED": "REWARD_ISSUED — a referral reward was granted",
+    "REWARD_HELD": "REWARD_HELD — a referral reward was held for review",
+    "REWARD_REVOKED": "REWARD_REVOKED — a referral reward was clawed back",
 }
 
 

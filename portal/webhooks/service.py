@@ -23,7 +23,16 @@ from portal.policy import may_manage_settings, require
 from portal.validation import check_text
 from portal.webhooks.urls import check_url
 
-EVENT_TYPES = ("INVITE_INVITED", "INVITE_LINKED", "INVITE_EXPIRED", "INVITE_REVOKED")
+EVENT_TYPES = (
+    "INVITE_INVITED",
+    "INVITE_LINKED",
+    "INVITE_EXPIRED",
+    "INVITE_REVOKED",
+    # Referral rewards (portal/rewards): a grant issued, held for review, clawed back.
+    "REWARD_ISSUED",
+    "REWARD_HELD",
+    "REWARD_REVOKED",
+)
 TEST_EVENT = "INVITE_TEST"
 
 

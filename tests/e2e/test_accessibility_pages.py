@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from portal.clock import utcnow
+from portal.rewards import service as rewards
 from portal.roles import Role
 from tests.e2e.helpers import log_in
 from tests.factories import make_member, make_org
@@ -35,6 +37,7 @@ def test_the_api_docs(page: Page):
 SETTINGS_SCREENS = [
     ("invitations", "Invitation settings"),
     ("share-links", "Share link settings"),
+    ("rewards", "Referral rewards"),
     ("email-templates", "E-mail templates"),
     ("email-templates/new", "New e-mail template"),
     ("leaderboard", "Leaderboard"),
@@ -54,3 +57,23 @@ def test_every_settings_screen_as_an_organisation_admin(page: Page, db):
         assert response is not None and response.status == 200, path
         # Each screen is checked by the axe fixture on load; wait until it has settled.
         page.wait_for_load_state("networkidle")
+
+
+def test_the_reward_pages_with_errors_shown(page: Page, db):
+    """A code pool's page and the rules form as they look with a refusal next to a field."""
+    org = make_org(db, "Axe Rewards Club")
+    admin = make_member(db, org, Role.ADMIN_TENANT, email="axe-rewards@example.org")
+    benefit = rewards.create_benefit(
+        db, admin, name="Voucher", description="", codes="", now=utcnow()
+    )
+    db.commit()
+    log_in(page, admin.email)
+    page.goto(f"/admin/settings/rewards/benefits/{benefit.public_id}/codes")
+    page.get_by_label("Codes to add, one a line").fill("A\n\nB")
+    page.get_by_role("button", name="Add codes").click()
+    expect(page.get_by_text("Line 2 is blank.", exact=False)).to_be_visible()
+    page.goto("/admin/settings/rewards")
+    page.get_by_role("button", name="Add rule").click()
+    expect(page.get_by_text("Give the rule a name", exact=False)).to_be_visible()
+    page.goto("/rewards")
+    expect(page.get_by_role("heading", name="My rewards", exact=True)).to_be_visible()

@@ -102,6 +102,9 @@ def test_the_document_is_openapi_3_1_with_every_operation_of_the_issue(client):
         ("/members/{id}", "get"),
         ("/members/{id}/referral-link", "get"),
         ("/audit-events", "get"),
+        ("/reward-definitions", "get"),
+        ("/benefit-definitions", "get"),
+        ("/members/{id}/rewards", "get"),
     }
     invite = document["components"]["schemas"]["Invite"]["properties"]
     assert set(invite) == {

@@ -30,14 +30,20 @@ from portal.email_templates import service as email_templates
 from portal.invites import service as invites
 from portal.models import (
     ApiToken,
+    Benefit,
     EmailTemplate,
     Invitation,
     Member,
     Organization,
+    RewardGrant,
+    RewardKind,
+    RewardRule,
+    RewardTrigger,
     ShareLink,
     WebhookEndpoint,
 )
 from portal.referrals import service as referrals
+from portal.rewards import service as rewards
 from portal.roles import Role
 from portal.validation import text_problem
 from tests.conftest import csrf_token, sign_in
@@ -249,6 +255,57 @@ def _webhooks_page(client, session):
     return "/admin/settings/webhooks", "/admin/settings/webhooks"
 
 
+def _rewards_page(client, session):
+    as_admin(client, session)
+    return "/admin/settings/rewards", "/admin/settings/rewards/rules"
+
+
+def _benefits_page(client, session):
+    as_admin(client, session)
+    return "/admin/settings/rewards", "/admin/settings/rewards/benefits"
+
+
+def _codes_page(client, session):
+    admin = as_admin(client, session)
+    benefit = rewards.create_benefit(
+        session, admin, name="Voucher", description="", codes="", now=utcnow()
+    )
+    session.commit()
+    path = f"/admin/settings/rewards/benefits/{benefit.public_id}/codes"
+    return path, path
+
+
+def _review_page(client, session):
+    admin = as_admin(client, session)
+    rewards.create_rule(
+        session,
+        admin,
+        rewards.RuleInput(
+            "Welcome",
+            RewardTrigger.JOINED,
+            rewards.RewardInput(RewardKind.POINTS, points=10),
+            rewards.RewardInput(),
+        ),
+        utcnow(),
+    )
+    sent = invites.send_invitation(
+        session, admin, email=admin.email.replace("@", "+alt@"), now=utcnow()
+    )
+    session.commit()
+    invites.accept(
+        session,
+        invites.digest(sent.secret),
+        email=sent.invitation.email,
+        full_name="Alias",
+        password="long password",
+        now=utcnow(),
+    )
+    session.commit()
+    held = session.exec(select(RewardGrant)).one()
+    path = f"/rewards/review/{held.public_id}"
+    return path, path
+
+
 EMAIL = Text("email", "An e-mail address", 320, kind="email")
 FULL_NAME = Text("full_name", "A name", 200)
 TEMPLATE_FIELDS = (
@@ -362,6 +419,50 @@ FORM_CASES = [
             Text("description", "A description", 500, stored=(WebhookEndpoint, "description")),
         ),
         overrides={"url": ["https://example.org/hooks"]},
+    ),
+    FormCase(
+        "reward-rule",
+        frozenset({"settings.rewards.create_rule"}),
+        _rewards_page,
+        (
+            Text("name", "A rule name", 120, stored=(RewardRule, "name")),
+            Text("referrer_tier", "A tier name", 60, stored=(RewardRule, "referrer_tier")),
+            Text("referee_tier", "A tier name", 60, stored=(RewardRule, "referee_tier")),
+        ),
+        overrides={
+            "name": ["Welcome"],
+            "referrer_kind": ["tier"],
+            "referrer_tier": ["Gold"],
+            "referee_kind": ["tier"],
+            "referee_tier": ["Silver"],
+        },
+    ),
+    FormCase(
+        "benefit",
+        frozenset({"settings.rewards.create_benefit"}),
+        _benefits_page,
+        (
+            Text("benefit_name", "A benefit name", 120, stored=(Benefit, "name")),
+            Text("description", "A description", 500, stored=(Benefit, "description")),
+            # One code a line: a code is at most 200 characters (blank lines are refused, so
+            # the multi-line sample text can't be stored as typed).
+            Text("codes", "The codes", 200, multiline=True),
+        ),
+        overrides={"benefit_name": ["Voucher"]},
+    ),
+    FormCase(
+        "benefit-codes",
+        frozenset({"settings.rewards.add_codes"}),
+        _codes_page,
+        (Text("codes", "The codes", 200, multiline=True),),
+        overrides={"codes": ["CODE-1"]},
+    ),
+    FormCase(
+        "reward-review",
+        frozenset({"rewards.decide"}),
+        _review_page,
+        (Text("note", "The note", 1000, multiline=True, stored=(RewardGrant, "review_note")),),
+        overrides={"decision": ["deny"]},
     ),
 ]
 
@@ -640,6 +741,7 @@ PATH_ONLY = {
     "settings.email_templates.delete",
     "settings.email_templates.duplicate",
     "settings.webhooks.retry",
+    "settings.rewards.set_enabled",
     "settings.webhooks.set_enabled",
     "settings.webhooks.roll_secret",
     "settings.webhooks.send_test",

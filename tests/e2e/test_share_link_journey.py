@@ -1,6 +1,7 @@
 """A member copies their personal share link, someone opens it in their own browser and
-joins, and the referrer sees the new member on their dashboard; a regenerated link's old
-address explains itself."""
+joins; the referrer sees the new member on their dashboard and the reward on My rewards,
+and the admin sees the join in the analytics; a regenerated link's old address explains
+itself."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from sqlmodel import Session
 
 from portal.models import Member, Organization
 from portal.roles import Role
-from tests.e2e.helpers import expect_listed, log_in
+from tests.e2e.helpers import expect_listed, log_in, log_out
 from tests.factories import make_member, make_org, make_unit
+from tests.unit.rewards_support import make_rule, points
 
 NEWCOMER = "nora@example.org"
 
@@ -43,10 +45,14 @@ def visitor(browser: Browser, live_server: str) -> Iterator[Page]:
 def test_a_member_shares_their_link_and_a_newcomer_joins_through_it(
     page: Page,
     visitor: Page,
+    db: Session,
+    org: Organization,
     referrer: Member,
     live_app: Flask,
     live_server: str,
 ):
+    admin = make_member(db, org, Role.ADMIN_TENANT, email="ada@example.org")
+    make_rule(db, admin, referrer=points(50))
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
     log_in(page, referrer.email)
     page.get_by_role("link", name="Invite", exact=True).click()
@@ -76,6 +82,10 @@ def test_a_member_shares_their_link_and_a_newcomer_joins_through_it(
     # The referrer sees the new member among their accepted invitations, and the link's count.
     page.reload()
     expect_listed(page, "Accepted", NEWCOMER, count=1)
+    # A join through a link is a referral like any other: the rule rewarded it.
+    page.get_by_role("link", name="My rewards").click()
+    expect(page.locator("#points-balance")).to_have_text("50")
+    page.get_by_role("link", name="Invite", exact=True).click()
     row = page.get_by_role("row").filter(has_text="Personal link")
     expect(row.get_by_role("cell").nth(2)).to_have_text("1")  # joins
     row.get_by_role("link", name="Personal link").click()
@@ -97,3 +107,9 @@ def test_a_member_shares_their_link_and_a_newcomer_joins_through_it(
         )
     ).to_be_visible()
     stranger.context.close()
+
+    # The admin sees the funnel move: one more member, through a share link.
+    log_out(page)
+    log_in(page, admin.email)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Analytics").click()
+    expect(page.locator("#link-joins")).to_have_text("And 1 joined through share links.")

@@ -31,13 +31,12 @@ from sqlmodel import Session, select  # noqa: E402
 from bench.pages import (  # noqa: E402
     ADMIN_EMAIL,
     SECRET_KEY,
-    captured_sql,
     csrf_token,
     migrate_and_seed_demo,
     portal_env,
     prepare_database,
+    print_plans,
     seed,
-    sequential_scan,
 )
 from portal import sealing  # noqa: E402
 from portal.analytics import queries  # noqa: E402
@@ -110,18 +109,7 @@ def explain(engine, period: str) -> list[str]:  # noqa: ANN001
         "report": lambda s: queries.report(s, admin, window),
         "leaderboard": lambda s: queries.leaderboard(s, admin.organization_id, None, None),
     }
-    postgres = engine.dialect.name == "postgresql"
-    scans = []
-    for label, call in calls.items():
-        for sql, params in captured_sql(engine, call):
-            with engine.connect() as conn:
-                prefix = "EXPLAIN (FORMAT TEXT) " if postgres else "EXPLAIN QUERY PLAN "
-                rows = conn.exec_driver_sql(prefix + sql, params).all()
-            plan = [row[0] if postgres else row[-1] for row in rows]
-            print(f"\n-- {label}, {period}\n" + "\n".join(plan))
-            if any(sequential_scan(line) for line in plan):
-                scans.append(label)
-    return scans
+    return print_plans(engine, {f"{label}, {period}": call for label, call in calls.items()})
 
 
 if __name__ == "__main__":

@@ -476,6 +476,17 @@ def explain(engine: Engine, org_id: int) -> None:
             s, org_id, api_queries.InviteFilters(), now, limit=100
         ),
     }
+    scans = print_plans(engine, calls)
+    print(
+        f"\nsequential scan of invitation in: {', '.join(scans)}"
+        if scans
+        else "\nno sequential scan of invitation"
+    )
+
+
+def print_plans(engine: Engine, calls: dict[str, Callable[[Session], object]]) -> list[str]:
+    """Print the plan of every invitation query each call sends; answer the labels of those
+    that read the invitation table sequentially."""
     postgres = engine.dialect.name == "postgresql"
     scans = []
     for label, call in calls.items():
@@ -487,11 +498,7 @@ def explain(engine: Engine, org_id: int) -> None:
             print(f"\n-- {label}\n" + "\n".join(plan))
             if any(sequential_scan(line) for line in plan):
                 scans.append(label)
-    print(
-        f"\nsequential scan of invitation in: {', '.join(scans)}"
-        if scans
-        else "\nno sequential scan of invitation"
-    )
+    return scans
 
 
 def sequential_scan(line: str) -> bool:

@@ -156,6 +156,7 @@ class Invitation(SQLModel, table=True):
                 "delivery_status",
                 "first_visited_at",
                 "accepted_at",
+                "source",
             ],
         ),
         Index(

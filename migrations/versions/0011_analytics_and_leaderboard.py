@@ -21,7 +21,7 @@ def upgrade() -> None:
     with op.batch_alter_table('invitation', schema=None) as batch_op:
         batch_op.create_index(
             'ix_invitation_org_created', ['organization_id', 'created_at'], unique=False,
-            postgresql_include=['unit_id', 'inviter_id', 'delivery_status', 'first_visited_at', 'accepted_at'],
+            postgresql_include=['unit_id', 'inviter_id', 'delivery_status', 'first_visited_at', 'accepted_at', 'source'],
         )
         batch_op.create_index(
             'ix_invitation_org_accepted', ['organization_id', 'accepted_at'], unique=False,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     current_app,
-    flash,
     redirect,
     render_template,
     request,
@@ -13,7 +12,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_user
 from sqlmodel import Session
 
 from portal.clock import utcnow
@@ -26,7 +24,7 @@ from portal.join.forms import JoinForm
 from portal.models import Member
 from portal.web.devices import device_digest
 from portal.web.form_errors import attach_error
-from portal.web.organisation import current_org
+from portal.web.joining import already_member, welcome
 from portal.web.unit_of_work import commit
 
 bp = Blueprint("join", __name__)
@@ -42,16 +40,9 @@ def _problem(error: DomainError) -> ResponseReturnValue:
     ), error.status
 
 
-def _already_member() -> ResponseReturnValue | None:
-    if current_user.is_authenticated:
-        org, _settings = current_org()
-        return render_template("join/already_member.html", org=org)
-    return None
-
-
 @bp.route("/join")
 def landing() -> ResponseReturnValue:
-    if (page := _already_member()) is not None:
+    if (page := already_member()) is not None:
         return page
     db = get_session()
     if secret := request.args.get("invite_id"):
@@ -80,7 +71,7 @@ def landing() -> ResponseReturnValue:
 @bp.route("/join", methods=["POST"])
 @limiter.limit(lambda: current_app.config["JOIN_LIMIT_PER_IP"], scope="join-ip")
 def join() -> ResponseReturnValue:
-    if (page := _already_member()) is not None:
+    if (page := already_member()) is not None:
         return page
     db, digest, form = get_session(), session.get(SESSION_KEY), JoinForm()
     if not digest:
@@ -101,14 +92,7 @@ def join() -> ResponseReturnValue:
     except DomainError as error:
         attach_error(form, error)
         return _join_page(landing, form, error.status)
-    session.pop(SESSION_KEY, None)
-    login_user(member)
-    flash(
-        f"Welcome to {landing.organization.name}, {member.full_name}! "
-        f"You joined at {landing.inviter.full_name}'s invitation.",
-        "success",
-    )
-    return redirect(url_for("main.home"))
+    return welcome(member, landing.organization.name, landing.inviter.full_name, SESSION_KEY)
 
 
 def _accept(db: Session, digest: str, form: JoinForm) -> Member:

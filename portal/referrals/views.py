@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_login import current_user, login_required, login_user
+from flask_login import current_user, login_required
 from sqlmodel import Session
 
 from portal.clock import utcnow
@@ -33,6 +33,7 @@ from portal.referrals.forms import NewLinkForm
 from portal.referrals.panel import link_view, panel_context, qr_svg
 from portal.web.devices import device_digest
 from portal.web.form_errors import attach_error
+from portal.web.joining import already_member, welcome
 from portal.web.organisation import current_org
 from portal.web.unit_of_work import commit, or_flash, submit
 
@@ -47,20 +48,13 @@ def _dead_end(error: DomainError) -> ResponseReturnValue:
     return render_template("referrals/problem.html", error=error), error.status
 
 
-def _already_member() -> ResponseReturnValue | None:
-    if current_user.is_authenticated:
-        org, _settings = current_org()
-        return render_template("join/already_member.html", org=org)
-    return None
-
-
 def _no_link() -> DomainError:
     return referrals.ShareLinkNotFound("Open the link you were given to join.")
 
 
 @bp.route("/r/<code>")
 def open_link(code: str) -> ResponseReturnValue:
-    if (page := _already_member()) is not None:
+    if (page := already_member()) is not None:
         return page
     # Keep the code out of the address bar, history and Referer headers, like an invitation.
     session[SESSION_KEY] = invites.digest(code)
@@ -77,7 +71,7 @@ def open_link(code: str) -> ResponseReturnValue:
 
 @bp.route("/r")
 def landing() -> ResponseReturnValue:
-    if (page := _already_member()) is not None:
+    if (page := already_member()) is not None:
         return page
     digest = session.get(SESSION_KEY)
     if not digest:
@@ -98,7 +92,7 @@ def _join_page(landing: referrals.ShareLanding, form: JoinForm, status: int) -> 
 @bp.route("/r", methods=["POST"])
 @limiter.limit(lambda: current_app.config["JOIN_LIMIT_PER_IP"], scope="join-ip")
 def join() -> ResponseReturnValue:
-    if (page := _already_member()) is not None:
+    if (page := already_member()) is not None:
         return page
     db, digest, form = get_session(), session.get(SESSION_KEY), JoinForm()
     if not digest:
@@ -116,14 +110,7 @@ def join() -> ResponseReturnValue:
     except DomainError as error:
         attach_error(form, error)
         return _join_page(landing, form, error.status)
-    session.pop(SESSION_KEY, None)
-    login_user(member)
-    flash(
-        f"Welcome to {landing.organization.name}, {member.full_name}! "
-        f"You joined at {landing.owner.full_name}'s invitation.",
-        "success",
-    )
-    return redirect(url_for("main.home"))
+    return welcome(member, landing.organization.name, landing.owner.full_name, SESSION_KEY)
 
 
 def _join(db: Session, digest: str, form: JoinForm) -> Member:

@@ -10,8 +10,8 @@ then renders GET /analytics in-process, signed in as the demo admin, for every p
 the page's whole cost (queries and rendering) without a server in front. Prints each
 period's best and median of --repeat renders and EXPLAINs the queries of the default period
 (90 days) and of all time. It exits 1 past --budget seconds, or if the default period reads
-the invitation table sequentially (for all time, when the organisation is the whole table,
-a sequential read is the cheapest plan and the planner rightly takes it).
+the invitation table sequentially. (Whole days are summed from invitation_daily; only the
+part-days at a period's ends read invitations.)
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -206,6 +206,32 @@ class Invitation(SQLModel, table=True):
     send_count: int = 1
     source: str = Field(default=InvitationSource.EMAIL.value, max_length=10)
     share_link_id: int | None = Field(default=None, foreign_key="share_link.id")
+
+
+class InvitationDaily(SQLModel, table=True):
+    """The analytics' counts per day an invitation was made, inviter and unit: what
+    `portal/analytics/queries.py` sums for whole days, so a year costs 365 rows per inviter
+    rather than every invitation. Kept by database triggers on `invitation` (migration
+    0012), so every way of writing an invitation keeps it true; a test checks it against the
+    invitations themselves. Each column counts what the report counts (analytics.queries)."""
+
+    __tablename__ = "invitation_daily"
+
+    organization_id: int = Field(foreign_key="organization.id", primary_key=True)
+    day: date = Field(primary_key=True)  # created_at's UTC date
+    unit_id: int = Field(primary_key=True)  # 0: the invitation has no unit (no NULL in a key)
+    inviter_id: int = Field(primary_key=True)
+    sent: int = 0  # e-mailed invitations
+    delivered: int = 0
+    opened: int = 0
+    joined: int = 0
+    link_joins: int = 0
+    # Joins per bar of analytics.queries.JOIN_DELAYS: days from invitation to join.
+    joined_within_1d: int = 0
+    joined_within_3d: int = 0
+    joined_within_7d: int = 0
+    joined_within_14d: int = 0
+    joined_later: int = 0
 
 
 class RetiredSecret(SQLModel, table=True):

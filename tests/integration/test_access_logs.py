@@ -25,14 +25,15 @@ def free_port() -> int:
 
 
 def request(port: int, path: str) -> int:
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while True:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:  # noqa: S310
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=15) as response:  # noqa: S310
                 return response.status
         except urllib.error.HTTPError as error:
             return error.code
-        except (ConnectionError, urllib.error.URLError):
+        # A server still starting on a busy machine: refused, or accepted but not answered.
+        except (ConnectionError, TimeoutError, urllib.error.URLError):
             assert time.monotonic() < deadline, "the server didn't start"
             time.sleep(0.1)
 

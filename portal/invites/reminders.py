@@ -43,7 +43,9 @@ def sweep_reminders(session: Session, now: datetime, limit: int = 200) -> int:
     UPDATE (`… WHERE reminded_at IS NULL AND status = 'PENDING'`) that only one can pass."""
     organisations = session.exec(
         select(InvitationSettings.organization_id, InvitationSettings.reminder_days)
-        .where(col(InvitationSettings.reminder_days) > 0)
+        # While invitations are off nothing is sent in their name, reminders included
+        # (the links already sent keep working until they expire).
+        .where(col(InvitationSettings.reminder_days) > 0, col(InvitationSettings.enabled))
         .order_by(InvitationSettings.organization_id)
     ).all()
     reminded = 0

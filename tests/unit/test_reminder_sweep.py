@@ -105,6 +105,15 @@ def test_no_reminders_when_the_organisation_has_them_off(app, session, org, invi
     assert fresh(session, invitation).reminded_at is None
 
 
+def test_no_reminders_while_invitations_are_off(app, session, org, inviter, reminding):
+    invitation = sent(app, session, inviter, "guest@example.org", days_ago=DAYS + 1)
+    settings(session, org, enabled=False)
+    assert sweep(session) == 0
+    settings(session, org, enabled=True)
+    assert sweep(session) == 1
+    assert fresh(session, invitation).reminded_at is not None
+
+
 def test_each_organisation_reminds_after_its_own_days(app, session, inviter, reminding):
     other_org = make_org(session, "Lakeside")
     settings(session, other_org, reminder_days=7)

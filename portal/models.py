@@ -100,6 +100,9 @@ class InvitationSettings(SQLModel, table=True):
     share_links_enabled: bool = True
     share_link_max_joins: int | None = None  # joins per link; None: no limit
     share_link_lifetime_days: int | None = None  # from the link's (re)generation; None: forever
+    # Reminders (issue 12): one e-mail to a pending invitee this many days after their
+    # invitation was sent (portal/invites/reminders.py); None: no reminders.
+    reminder_days: int | None = None
     updated_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime)
 
     @property
@@ -129,6 +132,9 @@ class DeliveryStatus(StrEnum):
 
 
 _PENDING_ONLY = text("status = 'PENDING'")
+# Invitations that may still get their reminder: the reminder sweep's index predicate, which
+# its query repeats word for word so that both databases use the partial index.
+REMINDER_DUE = text("status = 'PENDING' AND reminded_at IS NULL")
 
 
 class Invitation(SQLModel, table=True):
@@ -167,6 +173,15 @@ class Invitation(SQLModel, table=True):
         ),
         # A share link's page: who joined through it, newest first.
         Index("ix_invitation_share_link_id", "share_link_id", "id"),
+        # The reminder sweep (issue 12): an organisation's not yet reminded pending
+        # invitations by when they were sent.
+        Index(
+            "ix_invitation_reminder_due",
+            "organization_id",
+            "sent_at",
+            sqlite_where=REMINDER_DUE,
+            postgresql_where=REMINDER_DUE,
+        ),
         # At most one pending invitation per address and organisation, even under races.
         Index(
             "uq_invitation_pending_email",
@@ -206,6 +221,8 @@ class Invitation(SQLModel, table=True):
     send_count: int = 1
     source: str = Field(default=InvitationSource.EMAIL.value, max_length=10)
     share_link_id: int | None = Field(default=None, foreign_key="share_link.id")
+    # When the one reminder e-mail was queued (issue 12); None: not reminded.
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class InvitationDaily(SQLModel, table=True):

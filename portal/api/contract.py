@@ -304,6 +304,10 @@ class Invite(ApiModel):
     user_id: MemberId | None = Field(description="The member who joined through it.")
     status: InviteStatus
     delivery: Delivery
+    reminded_at: Timestamp | None = Field(
+        description="When the organisation's automatic reminder e-mail was queued for the "
+        "invitee (at most once per invitation; it carries a fresh link and keeps the expiry)."
+    )
     source: Literal["email", "link"] = Field(
         description="How it reached the invitee: an e-mail, or the inviter's share link (a "
         "join through a link is recorded as a LINKED invitation)."

@@ -34,6 +34,7 @@ def invite_fields(row: InviteRow, now: datetime) -> dict:
         "delivery": contract.Delivery(
             status=inv.delivery_status, last_error=inv.delivery_error or None
         ),
+        "reminded_at": inv.reminded_at,
         "source": inv.source,
     }
 

@@ -44,6 +44,7 @@ ACTIONS: dict[str, str] = {
     "member.password_changed": "Member's password changed",
     "invitation.revoked": "Invitation revoked (not by its inviter)",
     "reward_rule.created": "Referral reward rule created",
+    "reward_rule.updated": "Referral reward rule edited",
     "reward_rule.enabled": "Referral reward rule switched on",
     "reward_rule.disabled": "Referral reward rule switched off",
     "benefit.created": "Benefit created",

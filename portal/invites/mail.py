@@ -102,6 +102,24 @@ def render_invitation(
     return _render(env, "invitation", invitation.email, builtin_subject, **context)
 
 
+def render_reminder(
+    env: Environment, org: Organization, inviter: Member, invitation: Invitation, url: str
+) -> RenderedEmail:
+    """The reminder (portal/invites/reminders.py): always the portal's own words, since an
+    organisation's templates (portal/email_templates) word the invitation, not a reminder."""
+    return _render(
+        env,
+        "invitation_reminder",
+        invitation.email,
+        f"Reminder: {inviter.full_name} invited you to join {org.name}",
+        org=org,
+        inviter=inviter,
+        invitation=invitation,
+        join_url=url,
+        expires_on=day(invitation.expires_at),
+    )
+
+
 def render_accepted(
     env: Environment, org: Organization, inviter: Member, member: Member, base_url: str
 ) -> RenderedEmail:
@@ -188,6 +206,9 @@ def render_outbox_email(
         return render_invitation(
             env, org, inviter, invitation, join_url(base_url, secret), template
         )
+    if item.topic == "invitation_reminder":
+        assert secret is not None
+        return render_reminder(env, org, inviter, invitation, join_url(base_url, secret))
     if item.topic == "invite_accepted":
         member = session.get(Member, item.payload["member_id"])
         assert member is not None

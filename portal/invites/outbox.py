@@ -1,4 +1,5 @@
-"""The invitation e-mails as outbox kinds, and the expiry sweep as a periodic job."""
+"""The invitation e-mails as outbox kinds, and the expiry and reminder sweeps as periodic
+jobs."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from portal.delivery.errors import DeliveryFailed, Obsolete
 from portal.delivery.registry import MessageKind, PeriodicJob, Registry
 from portal.invites.events import emit_invite_event
 from portal.invites.mail import load_batch, render_outbox_email
+from portal.invites.reminders import REMINDER_TOPIC, sweep_reminders
 from portal.invites.service import effective_status, sweep_expired
 from portal.models import DeliveryStatus, Invitation, InvitationStatus, OutboxItem
 
@@ -57,6 +59,12 @@ def _delivered(app: Flask, session: Session, item: OutboxItem, now: datetime) ->
         emit_invite_event(session, "INVITE_INVITED", invitation, now)
 
 
+def _reminder_delivered(app: Flask, session: Session, item: OutboxItem, now: datetime) -> None:
+    # The row shows the reminder's fate, as it does the invitation's: its link is the one
+    # that works now. No INVITE_INVITED: the invitation was announced when it was sent.
+    _mirror(session, item, DeliveryStatus.SENT, "")
+
+
 def _failed(
     app: Flask, session: Session, item: OutboxItem, exc: DeliveryFailed, _: datetime
 ) -> None:
@@ -84,6 +92,18 @@ def register(registry: Registry) -> None:
             on_gave_up=_gave_up,
         )
     )
+    registry.add_kind(
+        MessageKind(
+            channel="email",
+            topic=REMINDER_TOPIC,
+            prepare=load_batch,
+            check=_still_wanted,
+            render=render_outbox_email,
+            on_delivered=_reminder_delivered,
+            on_failed=_failed,
+            on_gave_up=_gave_up,
+        )
+    )
     for topic in ("invite_accepted", "renewal_request"):
         registry.add_kind(
             MessageKind(
@@ -91,3 +111,4 @@ def register(registry: Registry) -> None:
             )
         )
     registry.add_job(PeriodicJob("invitation expiry", "SWEEP_INTERVAL_SECONDS", sweep_expired))
+    registry.add_job(PeriodicJob("invitation reminders", "SWEEP_INTERVAL_SECONDS", sweep_reminders))

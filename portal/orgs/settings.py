@@ -63,6 +63,26 @@ def validity_problem(expiry_days: int | None, max_validity_days: int | None) -> 
     return None
 
 
+REMINDER_DAYS_WORDS = "Enter a whole number of days, or leave it empty for no reminders."
+
+
+def reminder_problem(expiry_days: int | None, reminder_days: int | None) -> str | None:
+    """What is wrong with the reminder delay next to the expiry, or None. Empty or 0 is off."""
+    if reminder_days is None or reminder_days == 0:
+        return None
+    if isinstance(reminder_days, bool) or not isinstance(reminder_days, int):
+        return REMINDER_DAYS_WORDS
+    if reminder_days < 0:
+        return REMINDER_DAYS_WORDS
+    if expiry_days is not None and reminder_days >= expiry_days:
+        return (
+            f"Choose fewer days than the invitation expiry ({expiry_days} days), so the "
+            "reminder arrives while the invitation still works; or leave it empty for no "
+            "reminders."
+        )
+    return None
+
+
 @dataclass(frozen=True)
 class InvitationSettingsInput:
     """What the settings form sends. The form checks it to show every problem at once; the
@@ -78,6 +98,7 @@ class InvitationSettingsInput:
     brand_color: str
     logo_url: str
     max_validity_days: int = 60
+    reminder_days: int | None = None  # None or 0: no reminders
 
 
 def update_invitation_settings(
@@ -89,6 +110,8 @@ def update_invitation_settings(
     _check_count(values.max_validity_days, VALIDITY_DAYS, "max_validity_days")
     if (problem := validity_problem(values.expiry_days, values.max_validity_days)) is not None:
         raise Invalid(problem, field="max_validity_days")
+    if (problem := reminder_problem(values.expiry_days, values.reminder_days)) is not None:
+        raise Invalid(problem, field="reminder_days")
     _check_count(values.daily_limit_per_member, DAILY_LIMIT, "daily_limit_per_member")
     name, description, brand_color, logo_url = _checked_branding(values)
     org = session.get(Organization, actor.organization_id)
@@ -100,6 +123,7 @@ def update_invitation_settings(
     settings.expiry_days = values.expiry_days
     settings.max_validity_days = values.max_validity_days
     settings.daily_limit_per_member = values.daily_limit_per_member
+    settings.reminder_days = values.reminder_days or None
     settings.bind_invitee_email = values.bind_invitee_email
     settings.updated_at = now
     org.name, org.description = name, description

@@ -150,8 +150,9 @@ RULE_FIELDS = (
 )
 
 
-def create_rule(session: Session, actor: Member, values: RuleInput, now: datetime) -> RewardRule:
-    require(may_manage_settings(actor))
+def _rule_values(session: Session, actor: Member, values: RuleInput) -> dict[str, object]:
+    """The rule's columns from `values`, or Invalid on the first problem: one set of rules
+    for creating and editing."""
     name = _name(values.name, "name", "A rule name", MAX_NAME)
     if not name:
         raise Invalid("Give the rule a name, such as “Welcome bonus”.", field="name")
@@ -182,20 +183,27 @@ def create_rule(session: Session, actor: Member, values: RuleInput, now: datetim
         and values.active_until <= values.active_from
     ):
         raise Invalid("The end date must be after the start date.", field="active_until")
+    return {
+        "name": name,
+        "trigger": values.trigger.value,
+        "active_days": active_days,
+        "monthly_cap": monthly,
+        "yearly_cap": yearly,
+        "hold_days": hold,
+        "active_from": values.active_from,
+        "active_until": values.active_until,
+        **referrer,
+        **referee,
+    }
+
+
+def create_rule(session: Session, actor: Member, values: RuleInput, now: datetime) -> RewardRule:
+    require(may_manage_settings(actor))
     rule = RewardRule(
         organization_id=actor.organization_id,
-        name=name,
-        trigger=values.trigger.value,
-        active_days=active_days,
-        monthly_cap=monthly,
-        yearly_cap=yearly,
-        hold_days=hold,
-        active_from=values.active_from,
-        active_until=values.active_until,
         created_at=now,
         updated_at=now,
-        **referrer,  # type: ignore[arg-type]
-        **referee,  # type: ignore[arg-type]
+        **_rule_values(session, actor, values),  # type: ignore[arg-type]
     )
     session.add(rule)
     session.flush()
@@ -205,6 +213,35 @@ def create_rule(session: Session, actor: Member, values: RuleInput, now: datetim
         "reward_rule.created",
         _rule_target(rule),
         after=audit.snapshot(rule, RULE_FIELDS),
+        now=now,
+    )
+    return rule
+
+
+def update_rule(
+    session: Session, actor: Member, rule: RewardRule, values: RuleInput, now: datetime
+) -> RewardRule:
+    """Edit a rule with the rules of creation. Grants already in the ledger stay as they
+    were written (it is history); the rule as edited decides the joins processed from now
+    on, and its caps keep counting the grants this rule already made in the month or year,
+    whatever the cap was then."""
+    require(may_manage_settings(actor))
+    changes = _rule_values(session, actor, values)
+    before = audit.snapshot(rule, RULE_FIELDS)
+    for name, value in changes.items():
+        setattr(rule, name, value)
+    after = audit.snapshot(rule, RULE_FIELDS)
+    if after == before:
+        return rule  # saved unchanged: nothing to log
+    rule.updated_at = now
+    session.add(rule)
+    audit.record(
+        session,
+        actor,
+        "reward_rule.updated",
+        _rule_target(rule),
+        before=before,
+        after=after,
         now=now,
     )
     return rule

@@ -37,6 +37,7 @@ from portal.orgs.settings import (
     VALIDITY_DAYS,
     Count,
     InvitationSettingsInput,
+    reminder_problem,
     update_invitation_settings,
     validity_problem,
 )
@@ -68,6 +69,10 @@ class InvitationSettingsForm(FlaskForm):
     expiry_days = IntegerField("Invitation expiry (days)", validators=_count(EXPIRY_DAYS))
     max_validity_days = IntegerField(
         "Longest an invitation can stay open (days)", validators=_count(VALIDITY_DAYS)
+    )
+    reminder_days = IntegerField(
+        "Remind invitees after (days)",
+        validators=[Optional()],  # empty: no reminders
     )
     daily_limit_per_member = IntegerField(
         "Daily invitations per member", validators=_count(DAILY_LIMIT)
@@ -116,6 +121,10 @@ class InvitationSettingsForm(FlaskForm):
         if (problem := validity_problem(self.expiry_days.data, field.data)) is not None:
             raise ValidationError(problem)
 
+    def validate_reminder_days(self, field: IntegerField) -> None:
+        if (problem := reminder_problem(self.expiry_days.data, field.data)) is not None:
+            raise ValidationError(problem)
+
 
 @bp.route("", methods=["GET", "POST"])
 def index() -> ResponseReturnValue:
@@ -143,6 +152,7 @@ def _form_data(org: Organization | None, settings: InvitationSettings) -> dict[s
         "expiry_days": settings.expiry_days,
         "max_validity_days": settings.max_validity_days,
         "daily_limit_per_member": settings.daily_limit_per_member,
+        "reminder_days": settings.reminder_days,
         "bind_invitee_email": settings.bind_invitee_email,
         "name": org.name,
         "description": org.description,
@@ -158,6 +168,7 @@ def _values(form: InvitationSettingsForm) -> InvitationSettingsInput:
         expiry_days=form.expiry_days.data,
         max_validity_days=form.max_validity_days.data,
         daily_limit_per_member=form.daily_limit_per_member.data,
+        reminder_days=form.reminder_days.data or None,
         bind_invitee_email=form.bind_invitee_email.data,
         name=form.name.data,
         description=form.description.data or "",

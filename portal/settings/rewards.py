@@ -17,7 +17,7 @@ from wtforms.validators import Optional
 
 from portal.clock import utcnow
 from portal.db import get_session
-from portal.models import RewardKind, RewardTrigger
+from portal.models import RewardKind, RewardRule, RewardTrigger
 from portal.rewards import service as rewards
 from portal.rewards.service import RewardInput, RuleInput
 from portal.validation import PlainText
@@ -181,6 +181,51 @@ def create_rule() -> ResponseReturnValue:
         status = created.status
     _fix_number_messages(form)
     return _page(rule_form=form, status=status)
+
+
+@bp.route("/rules/<public_id>/edit", methods=["GET", "POST"])
+def edit_rule(public_id: str) -> ResponseReturnValue:
+    """The creation form, filled in with the rule, checked by the same service rules."""
+    session = get_session()
+    rule = rewards.get_rule(session, current_user, public_id)
+    benefits = rewards.list_benefits(session, current_user.organization_id)
+    form = RuleForm(data=_rule_data(rule, {r.benefit.id: r.benefit.public_id for r in benefits}))
+    for select in (form.referrer_benefit, form.referee_benefit):
+        select.choices = _benefit_choices(benefits)
+    status = 200
+    if form.validate_on_submit():
+        saved = submit(
+            form,
+            lambda: rewards.update_rule(session, current_user, rule, _rule_input(form), utcnow()),
+        )
+        if saved.ok:
+            flash(f"Rule “{rule.name}” saved.", "success")
+            return redirect(url_for("settings.rewards.index"))
+        status = saved.status
+    elif request.method == "POST":
+        status = 422
+    _fix_number_messages(form)
+    return render_template("rewards/edit_rule.html", rule=rule, form=form), status
+
+
+def _rule_data(rule: RewardRule, benefit_ids: dict[int, str]) -> dict[str, object]:
+    """The rule as the form's fields hold it (the inverse of _rule_input)."""
+    data: dict[str, object] = {
+        name: getattr(rule, name)
+        for name in ("name", "trigger", "active_days", "monthly_cap", "yearly_cap")
+    }
+    for prefix in ("referrer", "referee"):
+        data[f"{prefix}_kind"] = getattr(rule, f"{prefix}_kind")
+        data[f"{prefix}_points"] = getattr(rule, f"{prefix}_points")
+        data[f"{prefix}_benefit"] = benefit_ids.get(getattr(rule, f"{prefix}_benefit_id"), "")
+        data[f"{prefix}_tier"] = getattr(rule, f"{prefix}_tier")
+    data["hold_days"] = rule.hold_days or None
+    data["active_from"] = rule.active_from.date() if rule.active_from else None
+    # active_until is stored exclusive; the form shows the last day included.
+    data["active_until"] = (
+        (rule.active_until - timedelta(days=1)).date() if rule.active_until else None
+    )
+    return data
 
 
 @bp.route("/rules/<public_id>/enabled", methods=["POST"])

@@ -1,6 +1,6 @@
-"""Referral rewards in the browser: an admin creates a rule, an invitee joins through the
-e-mailed invitation, and the referrer sees the reward on My rewards; HR reviews a held
-reward with the keyboard."""
+"""Referral rewards in the browser: an admin creates a rule and edits it, an invitee joins
+through the e-mailed invitation, and the referrer sees the reward on My rewards; HR
+reviews a held reward with the keyboard."""
 
 from __future__ import annotations
 
@@ -72,6 +72,21 @@ def test_an_admin_creates_a_rule_and_the_referrer_sees_the_reward_after_a_join(
     page.get_by_role("button", name="Add rule").click()
     expect(page.get_by_text("Rule “Bring a friend” created.")).to_be_visible()
     expect(page.locator("#reward-rules")).to_contain_text("100 points")
+
+    # On second thoughts the admin edits it: 150 points. The form refuses what creation does.
+    page.get_by_role("link", name="Edit Bring a friend").click()
+    expect(page.get_by_role("heading", name="Edit rule “Bring a friend”")).to_be_visible()
+    expect(page.get_by_text("Rewards already granted under this rule stay")).to_be_visible()
+    expect(page.get_by_label("Referrer's points")).to_have_value("100")
+    expect(page.get_by_label("Cap per referrer per month")).to_have_value("5")
+    page.get_by_label("Referrer's points").fill("150")
+    page.get_by_label("Cap per referrer per month").fill("-1")
+    page.get_by_role("button", name="Save rule").click()
+    expect(page.get_by_text("A cap per month must be at least 1 grant")).to_be_visible()
+    page.get_by_label("Cap per referrer per month").fill("5")
+    page.get_by_role("button", name="Save rule").click()
+    expect(page.get_by_text("Rule “Bring a friend” saved.")).to_be_visible()
+    expect(page.locator("#reward-rules")).to_contain_text("150 points")
     log_out(page)
 
     # The referrer invites a guest, who joins through the e-mailed link in their browser.
@@ -87,11 +102,11 @@ def test_an_admin_creates_a_rule_and_the_referrer_sees_the_reward_after_a_join(
     # The referrer sees the reward on My rewards, and got an e-mail about it.
     page.get_by_role("link", name="My rewards").click()
     expect(page.get_by_role("heading", name="My rewards", exact=True)).to_be_visible()
-    expect(page.locator("#points-balance")).to_have_text("100")
+    expect(page.locator("#points-balance")).to_have_text("150")
     expect(page.get_by_text("Your invitations brought 1 member.")).to_be_visible()
     expect(page.locator("#reward-history")).to_contain_text("Bring a friend")
     mail = wait_for_mail(
-        smtp, referrer.email, f"You received a referral reward from {org.name}: 100 points"
+        smtp, referrer.email, f"You received a referral reward from {org.name}: 150 points"
     )
     assert "/rewards" in body(mail, "plain")
 

@@ -123,6 +123,7 @@ def test_the_document_is_openapi_3_1_with_every_operation_of_the_issue(client):
         "userId",
         "status",
         "delivery",
+        "remindedAt",
         "source",
     }
 

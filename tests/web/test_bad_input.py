@@ -260,6 +260,24 @@ def _rewards_page(client, session):
     return "/admin/settings/rewards", "/admin/settings/rewards/rules"
 
 
+def _rule_edit_page(client, session):
+    admin = as_admin(client, session)
+    rule = rewards.create_rule(
+        session,
+        admin,
+        rewards.RuleInput(
+            "Welcome",
+            RewardTrigger.JOINED,
+            rewards.RewardInput(RewardKind.TIER, tier="Gold"),
+            rewards.RewardInput(),
+        ),
+        utcnow(),
+    )
+    session.commit()
+    path = f"/admin/settings/rewards/rules/{rule.public_id}/edit"
+    return path, path
+
+
 def _benefits_page(client, session):
     as_admin(client, session)
     return "/admin/settings/rewards", "/admin/settings/rewards/benefits"
@@ -436,6 +454,17 @@ FORM_CASES = [
             "referee_kind": ["tier"],
             "referee_tier": ["Silver"],
         },
+    ),
+    FormCase(
+        "reward-rule-edit",
+        frozenset({"settings.rewards.edit_rule"}),
+        _rule_edit_page,
+        (
+            Text("name", "A rule name", 120, stored=(RewardRule, "name")),
+            Text("referrer_tier", "A tier name", 60, stored=(RewardRule, "referrer_tier")),
+            Text("referee_tier", "A tier name", 60, stored=(RewardRule, "referee_tier")),
+        ),
+        overrides={"referee_kind": ["tier"], "referee_tier": ["Silver"]},
     ),
     FormCase(
         "benefit",

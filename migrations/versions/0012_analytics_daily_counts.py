@@ -137,8 +137,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     postgres = op.get_bind().dialect.name == 'postgresql'
+    # IF EXISTS: on SQLite a later downgrade that rebuilt the table has dropped them already.
     for trigger in ('invitation_daily_insert', 'invitation_daily_update'):
-        op.execute(f'DROP TRIGGER {trigger}' + (' ON invitation' if postgres else ''))
+        op.execute(f'DROP TRIGGER IF EXISTS {trigger}' + (' ON invitation' if postgres else ''))
     if postgres:
         op.execute('DROP FUNCTION invitation_daily_count()')
     op.drop_table('invitation_daily')

@@ -1,7 +1,7 @@
 """invitation reminders: the organisation's setting, when each invitation was reminded
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-04 18:00:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import portal.types
 
 
 revision = '0016'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
@@ -30,8 +30,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('invitation', schema=None) as batch_op:
-        batch_op.drop_index('ix_invitation_reminder_due', sqlite_where=REMINDER_DUE, postgresql_where=REMINDER_DUE)
-        batch_op.drop_column('reminded_at')
+    op.drop_index('ix_invitation_reminder_due', table_name='invitation')
+    # Not batch mode: on SQLite that rebuilds the table, which drops its triggers (0012's).
+    op.execute('ALTER TABLE invitation DROP COLUMN reminded_at')
     with op.batch_alter_table('invitation_settings', schema=None) as batch_op:
         batch_op.drop_column('reminder_days')

@@ -45,6 +45,9 @@ def test_upgrading_a_sqlite_database_with_rows_keeps_them(tmp_path):
         row = conn.execute(text("SELECT email, first_name, template_id FROM invitation")).one()
         assert tuple(row) == ("b@example.org", "", None)
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        # The analytics' daily counts (0012) start with the invitations already there.
+        daily = conn.execute(text("SELECT day, sent, delivered, joined FROM invitation_daily"))
+        assert [tuple(r) for r in daily] == [("2026-01-01", 1, 1, 0)]
     engine.dispose()
 
 

@@ -438,9 +438,9 @@ class RewardDefinition(ApiModel):
 
     id: str = Field(description="Public id (`rr-…`).")
     name: str
-    trigger: Literal["joined", "active_days"] = Field(
+    trigger: Literal["joined", "active_days", "approved"] = Field(
         description="joined: the invitee joins; active_days: their first activeDays days "
-        "pass while still active."
+        "pass while still active; approved: their membership application is approved."
     )
     active_days: int | None
     referrer: PartyReward | None = Field(description="The inviter's reward, if any.")

@@ -505,6 +505,70 @@ class MemberRewardsQuery(ApiModel):
     )
 
 
+# --- membership applications (adhesion) -------------------------------------------------------
+
+
+def _checked_application_cursor(value: str) -> str:
+    queries.decode_cursor(value, kind="ap")
+    return value
+
+
+ApplicationStatusName = Literal["pending", "approved", "rejected"]
+
+
+class ApplicationListQuery(ApiModel):
+    status: ApplicationStatusName = Field("pending", description="Which applications.")
+    limit: Limit(100) = Field(25, description="Page size, at most 100.")
+    cursor: Annotated[str, _domain_check(_checked_application_cursor)] | None = Field(
+        None, description="The previous page's nextCursor."
+    )
+
+
+class ApplicationAnswer(ApiModel):
+    question_id: str = Field(description="The question (`rq-…`), perhaps since removed.")
+    label: str = Field(description="The question as it was asked.")
+    kind: Literal["text", "long_text", "choice", "checkbox", "date"]
+    value: str | bool = Field(description="Text (a date as YYYY-MM-DD), or a checkbox's tick.")
+
+
+class SponsorRecord(ApiModel):
+    invitations: int = Field(description="Invitations the sponsor sent.")
+    accepted: int = Field(description="Of those, accepted.")
+    decided: int = Field(description="Applications the sponsor sponsored that were decided.")
+    approved: int = Field(description="Of those, approved.")
+
+
+class Application(ApiModel):
+    """A membership application: who joined, their answers, who invited them."""
+
+    id: str = Field(description="Public id (`ap-…`).")
+    user_id: MemberId
+    email: str
+    full_name: str
+    status: ApplicationStatusName
+    reason: str = Field(description="Their answer to “Why do you want to join?”, or empty.")
+    answers: list[ApplicationAnswer]
+    invite_id: str | None = Field(description="The invitation they joined through, if any.")
+    sponsor_id: MemberId | None = Field(description="Who invited them; null: registered.")
+    sponsor_record: SponsorRecord | None = Field(description="The sponsor's track record.")
+    decision_note: str
+    decided_by_id: MemberId | None
+    created_at: Timestamp
+    decided_at: Timestamp | None
+
+
+class ApplicationList(ApiModel):
+    data: list[Application] = Field(description="Newest first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for older applications.")
+
+
+class ApplicationDecision(ApiModel):
+    decision: Literal["approve", "reject"]
+    note: Text("The note", multiline=True, documented_max=1000) | None = Field(
+        None, description="Sent to the applicant with the decision."
+    )
+
+
 class FieldProblem(ApiModel):
     field: str
     message: str

@@ -400,3 +400,120 @@ def test_applications_approved_among_invitations_counts_for_the_funnel(
 
     assert approved_among_invitations(session, org.id, since, since + timedelta(days=1)) == 1
     assert questions.needs_approval(questions.settings_of(session, org.id), Role.USER)
+
+
+# --- webhooks -------------------------------------------------------------------------------
+
+
+def test_submitted_and_approved_are_sent_to_subscribed_webhooks(
+    app, client, session, smtp, org, sponsor, hr
+):
+    from portal import sealing
+    from portal.models import OutboxItem, WebhookEndpoint
+
+    session.add(
+        WebhookEndpoint(
+            organization_id=org.id,
+            url="https://hooks.example.org/in",
+            event_types=["APPLICATION_SUBMITTED", "APPLICATION_APPROVED", "APPLICATION_REJECTED"],
+            sealed_secret=sealing.seal("whsec_x"),
+            created_at=utcnow(),
+            updated_at=utcnow(),
+        )
+    )
+    session.commit()
+    membership(session, org, approval_required=True)
+    join(app.test_client(), invite_link(app, session, smtp, sponsor))
+    application = session.exec(select(MembershipApplication)).one()
+    applications.decide(session, hr, application, approve=True, note="", now=utcnow())
+    session.commit()
+
+    def events(event_type):
+        items = session.exec(select(OutboxItem).where(OutboxItem.topic == event_type)).all()
+        return [item.payload["event"] for item in items]
+
+    [submitted] = events("APPLICATION_SUBMITTED")
+    assert submitted["data"]["applicationId"] == application.public_id
+    assert submitted["data"]["sponsorId"] == sponsor.public_id
+    assert submitted["data"]["status"] == "pending"
+    [approved] = events("APPLICATION_APPROVED")
+    assert approved["data"]["status"] == "approved" and approved["data"]["decidedAt"].endswith("Z")
+    assert events("APPLICATION_REJECTED") == []
+
+
+# --- Settings → Membership ------------------------------------------------------------------
+
+
+def test_admins_set_adhesion_and_edit_reorder_and_remove_questions(client, session, org, admin):
+    login(client, admin.email)
+    page = "/admin/settings/membership"
+    assert "New members must be approved" in client.get(page).get_data(as_text=True)
+    saved = client.post(
+        page,
+        data={
+            "approval_required": "y",
+            "waiver_min_role": "HR_LOCAL",
+            "reason_mode": "required",
+            "open_registration": "y",
+            "csrf_token": csrf_token(client, page),
+        },
+    )
+    assert saved.status_code == 302
+    current = questions.settings_of(session, org.id)
+    session.refresh(current)
+    assert (current.approval_required, current.waiver_min_role, current.reason_mode) == (
+        True,
+        "HR_LOCAL",
+        "required",
+    )
+    off_list = client.post(
+        page,
+        data={
+            "waiver_min_role": "KING",
+            "reason_mode": "off",
+            "csrf_token": csrf_token(client, page),
+        },
+    )
+    assert off_list.status_code == 422
+    assert "Choose one of the listed levels." in off_list.get_data(as_text=True)
+
+    def add(label, kind="text", options=""):
+        return client.post(
+            f"{page}/questions",
+            data={
+                "label": label,
+                "kind": kind,
+                "options": options,
+                "required": "y",
+                "csrf_token": csrf_token(client, page),
+            },
+        )
+
+    assert add("Your boat").status_code == 302
+    assert add("Level", "choice", "Novice\r\nSkipper").status_code == 302
+    one_option = add("Pick", "choice", "Only")
+    assert one_option.status_code == 422
+    assert "at least two options" in one_option.get_data(as_text=True)
+    boat, level = questions.questions_of(session, org.id)
+    client.post(
+        f"{page}/questions/{level.public_id}/move",
+        data={"direction": "up", "csrf_token": csrf_token(client, page)},
+    )
+    session.expire_all()
+    assert [q.label for q in questions.questions_of(session, org.id)] == ["Level", "Your boat"]
+    edited = client.post(
+        f"{page}/questions/{boat.public_id}",
+        data={"label": "Your boat's name", "kind": "text", "csrf_token": csrf_token(client, page)},
+    )
+    assert edited.status_code == 302
+    client.post(
+        f"{page}/questions/{level.public_id}/remove", data={"csrf_token": csrf_token(client, page)}
+    )
+    session.expire_all()
+    [left] = questions.questions_of(session, org.id)
+    assert (left.label, left.required) == ("Your boat's name", False)
+
+
+def test_only_organisation_admins_open_membership_settings(client, session, org, hr):
+    login(client, hr.email)
+    assert client.get("/admin/settings/membership").status_code == 403

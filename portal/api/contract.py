@@ -141,6 +141,15 @@ class NewMember(ApiModel):
         description="At least 8 characters; leave out (or null) for members who sign in "
         "through another system.",
     )
+    answers: dict[str, str | bool] | None = Field(
+        None,
+        description="The registration form's answers, by question id (`rq-…`): text (a date "
+        "as YYYY-MM-DD, a choice as one of its options) or true/false for a checkbox.",
+    )
+    reason: Text("Your answer", multiline=True, documented_max=2000) | None = Field(
+        None,
+        description="“Why do you want to join?”, when the organisation asks it of applicants.",
+    )
 
 
 # --- query parameters ------------------------------------------------------------------------

@@ -348,6 +348,8 @@ def create_member(body: contract.NewMember) -> Response:
 
     Registers the invitee exactly as the join page does, for an organisation's own front
     end: the new member is linked to the inviter and INVITE_LINKED is sent to webhooks.
+    Under adhesion the member is `pending_approval` with an application
+    (APPLICATION_SUBMITTED) until HR approves it.
     """
     auth, session, now = g.api, get_session(), utcnow()
 
@@ -363,6 +365,14 @@ def create_member(body: contract.NewMember) -> Response:
             reach=reach(current_app),
         )
         audit.member_created(session, auth.owner, member, now)
+        # Under adhesion the member waits for approval, exactly as after the join page.
+        applications.record_join(
+            session,
+            member,
+            raw_answers={f"q_{key}": value for key, value in (body.answers or {}).items()},
+            reason=body.reason,
+            now=now,
+        )
         return member
 
     # A concurrent join with this address loses on the unique index; run again, it says so.

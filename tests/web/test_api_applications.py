@@ -71,3 +71,27 @@ def test_a_bad_decision_is_422(client, session, admin, pending):
     api = Api(client, make_token(session, admin, scopes=["decide-applications"]))
     response = api.post(f"/applications/{pending.public_id}/decision", json={"decision": "maybe"})
     assert response.status_code == 422
+
+
+def test_a_headless_join_under_adhesion_makes_a_pending_application(client, session, org, admin):
+    from portal.invites import service as invites
+    from portal.models import MembershipSettings, RegistrationQuestion
+
+    session.add(MembershipSettings(organization_id=org.id, approval_required=True))
+    session.add(
+        RegistrationQuestion(
+            public_id="rq-boat", organization_id=org.id, label="Boat", required=True,
+            created_at=utcnow(),
+        )
+    )  # fmt: skip
+    sent = invites.send_invitation(session, admin, email="new@example.org", now=utcnow())
+    session.commit()
+    api = Api(client, make_token(session, admin, scopes=["create-profiles"]))
+    body = {"inviteId": sent.secret, "email": "new@example.org", "fullName": "Nia New"}
+    missing = api.post("/members", json=body)
+    assert missing.status_code == 422, missing.get_json()
+    joined = api.post("/members", json={**body, "answers": {"rq-boat": "Swift"}, "reason": "Fun"})
+    assert joined.status_code == 201, joined.get_json()
+    assert joined.get_json()["status"] == "pending_approval"
+    application = session.exec(select(MembershipApplication)).one()
+    assert (application.reason, application.answers[0]["value"]) == ("Fun", "Swift")

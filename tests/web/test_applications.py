@@ -517,3 +517,43 @@ def test_admins_set_adhesion_and_edit_reorder_and_remove_questions(client, sessi
 def test_only_organisation_admins_open_membership_settings(client, session, org, hr):
     login(client, hr.email)
     assert client.get("/admin/settings/membership").status_code == 403
+
+
+def test_the_applications_list_pages_by_keyset_at_a_constant_query_count(
+    client, session, engine, org, unit, hr
+):
+    from tests.query_count import count_queries
+
+    def pending_application(n):
+        sponsor = make_member(session, org, unit=unit, full_name=f"Sponsor {n}")
+        member = make_member(
+            session, org, unit=unit, full_name=f"Applicant {n}",
+            status=MemberStatus.PENDING_APPROVAL, invited_by_id=sponsor.id,
+        )  # fmt: skip
+        session.add(
+            MembershipApplication(
+                organization_id=org.id,
+                unit_id=unit.id,
+                member_id=member.id,
+                sponsor_id=sponsor.id,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+        session.commit()
+
+    pending_application(0)
+    login(client, hr.email)
+    client.get("/applications")  # warm
+    with count_queries(engine) as small:
+        client.get("/applications")
+    for n in range(1, 30):
+        pending_application(n)
+    with count_queries(engine) as large:
+        first = client.get("/applications").get_data(as_text=True)
+    assert len(large) == len(small)
+    assert first.count('id="application-ap-') == 25 and "Older" in first
+    before = re.search(r"before=(\d+)", first).group(1)
+    second = client.get(f"/applications?before={before}").get_data(as_text=True)
+    assert second.count('id="application-ap-') == 5
+    assert client.get("/applications?before=abc").status_code == 404

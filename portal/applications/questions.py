@@ -281,49 +281,55 @@ def field_name(question: RegistrationQuestion) -> str:
 def clean_answers(
     questions: list[RegistrationQuestion], raw: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """The join's answers as stored, checked against today's questions; Invalid naming the
-    first field that is missing, too long, or not among a choice's options. `raw` maps a
-    field name (field_name) to what the form or API sent: text, or a bool for a checkbox."""
-    answers = []
+    """The join's answers as stored, checked against today's questions. Every answer that is
+    missing, too long, not among a choice's options or not a date is refused at once: an
+    Invalid naming the first, with all of them in details["problems"] (by field), so the
+    page shows each beside its question. `raw` maps a field name (field_name) to what the
+    form or API sent: text, or a bool for a checkbox."""
+    answers, problems = [], {}
     for question in questions:
-        name = field_name(question)
-        kind = QuestionKind(question.kind)
-        value = raw.get(name)
-        if kind is QuestionKind.CHECKBOX:
-            checked = value is True or value in ("y", "on", "true", "1")
-            if question.required and not checked:
-                raise Invalid(f"Tick “{question.label}” to join.", field=name)
-            answers.append(_answer(question, checked))
-            continue
-        text = value.strip() if isinstance(value, str) else ""
-        if value is not None and not isinstance(value, str):
-            raise Invalid(f"“{question.label}”: the answer must be text.", field=name)
-        check_text(
-            text, field=name, what=f"The answer to “{question.label}”",
-            multiline=kind is QuestionKind.LONG_TEXT,
-        )  # fmt: skip
-        if not text:
-            if question.required:
-                raise Invalid(f"Answer “{question.label}”.", field=name)
-            answers.append(_answer(question, ""))
-            continue
-        if kind is QuestionKind.CHOICE:
-            if text not in question.options:
-                raise Invalid(f"“{question.label}”: choose one of the listed options.", field=name)
-        elif kind is QuestionKind.DATE:
-            try:
-                date.fromisoformat(text)
-            except ValueError:
-                raise Invalid(
-                    f"“{question.label}”: give a date as YYYY-MM-DD.", field=name
-                ) from None
-        elif len(text) > ANSWER_MAX[kind]:
-            raise Invalid(
-                f"The answer to “{question.label}” can be at most {ANSWER_MAX[kind]} characters.",
-                field=name,
-            )
-        answers.append(_answer(question, text))
+        try:
+            answers.append(_clean_one(question, raw.get(field_name(question))))
+        except Invalid as refused:
+            problems[field_name(question)] = [refused.message]
+    if problems:
+        first_field, [first] = next(iter(problems.items()))
+        raise Invalid(first, field=first_field, problems=problems)
     return answers
+
+
+def _clean_one(question: RegistrationQuestion, value: Any) -> dict[str, Any]:
+    name, kind = field_name(question), QuestionKind(question.kind)
+    if kind is QuestionKind.CHECKBOX:
+        checked = value is True or value in ("y", "on", "true", "1")
+        if question.required and not checked:
+            raise Invalid(f"Tick “{question.label}” to join.", field=name)
+        return _answer(question, checked)
+    if value is not None and not isinstance(value, str):
+        raise Invalid(f"“{question.label}”: the answer must be text.", field=name)
+    text = (value or "").strip()
+    check_text(
+        text, field=name, what=f"The answer to “{question.label}”",
+        multiline=kind is QuestionKind.LONG_TEXT,
+    )  # fmt: skip
+    if not text:
+        if question.required:
+            raise Invalid(f"Answer “{question.label}”.", field=name)
+        return _answer(question, "")
+    if kind is QuestionKind.CHOICE:
+        if text not in question.options:
+            raise Invalid(f"“{question.label}”: choose one of the listed options.", field=name)
+    elif kind is QuestionKind.DATE:
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise Invalid(f"“{question.label}”: give a date as YYYY-MM-DD.", field=name) from None
+    elif len(text) > ANSWER_MAX[kind]:
+        raise Invalid(
+            f"The answer to “{question.label}” can be at most {ANSWER_MAX[kind]} characters.",
+            field=name,
+        )
+    return _answer(question, text)
 
 
 def _answer(question: RegistrationQuestion, value: str | bool) -> dict[str, Any]:

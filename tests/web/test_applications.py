@@ -276,6 +276,8 @@ def test_required_questions_and_their_validation_on_the_join_page(
     assert "“Level”: choose one of the listed options." in not_listed.get_data(as_text=True)
     unticked = {k: v for k, v in good.items() if k != r}
     assert "Tick “I accept the rules” to join." in attempt(unticked).get_data(as_text=True)
+    both = attempt({**good, b: "", lv: "Admiral"}).get_data(as_text=True)
+    assert "Answer “Your boat”." in both and "choose one of the listed options" in both
     bad_date = attempt({**good, d: "tomorrow"})
     assert "give a date as YYYY-MM-DD" in bad_date.get_data(as_text=True)
     assert session.exec(select(Member).where(Member.email == "gina@example.org")).first() is None

@@ -67,6 +67,7 @@ def _register_outbox(app: Flask) -> None:
     """What the outbox worker delivers and runs: each capability says so itself, so the
     engine in portal/delivery/ imports none of them."""
     from portal.api import outbox as api_outbox
+    from portal.applications import outbox as applications_outbox
     from portal.delivery.registry import registry_of
     from portal.invites import outbox as invites_outbox
     from portal.rewards import outbox as rewards_outbox
@@ -77,6 +78,7 @@ def _register_outbox(app: Flask) -> None:
     webhooks_outbox.register(registry)
     api_outbox.register(registry)
     rewards_outbox.register(registry)
+    applications_outbox.register(registry)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -108,6 +110,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from portal.analytics.views import bp as analytics_bp
     from portal.api.views import bp as api_bp
+    from portal.applications import views as applications_views
     from portal.auth.views import bp as auth_bp
     from portal.devmail.views import bp as devmail_bp
     from portal.invites.views import bp as invites_bp
@@ -127,10 +130,12 @@ def _register_blueprints(app: Flask) -> None:
         join_bp,
         referrals_bp,
         rewards_views.bp,
+        applications_views.bp,
         api_bp,
     ]
     devices.install(app)
     rewards_views.install(app)
+    applications_views.install(app)
     if app.config["PORTAL_ENV"] == "development":  # in production /dev/mailbox doesn't exist
         blueprints.append(devmail_bp)
     for blueprint in blueprints:

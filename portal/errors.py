@@ -135,6 +135,20 @@ class AccountExists(Conflict):
     title = "You already have an account"
 
 
+class AlreadyDecided(Conflict):
+    """Two HR members decided one application at once: the second is told who was first."""
+
+    code = "already_decided"
+    meaning = "The application was already decided (perhaps by someone else just now)."
+    title = "Already decided"
+
+
+class RegistrationClosed(NotAllowed):
+    code = "registration_closed"
+    meaning = "The organisation takes new members by invitation only."
+    title = "Registration is closed"
+
+
 def problem_kinds() -> dict[str, tuple[int, str]]:
     """Every documented code with its status and meaning, derived from the classes above.
 

@@ -502,6 +502,7 @@ class ShareLink(SQLModel, table=True):
 class RewardTrigger(StrEnum):
     JOINED = "joined"  # the invitee joins
     ACTIVE_DAYS = "active_days"  # the invitee's first N days pass while still active
+    APPROVED = "approved"  # the invitee's membership application is approved (adhesion)
 
 
 class RewardKind(StrEnum):
@@ -646,3 +647,89 @@ class MemberDevice(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id")
     digest: str = Field(max_length=64)
     last_seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- adhesion: membership applications and the registration form (portal/applications) ----
+
+
+class ReasonMode(StrEnum):
+    OFF = "off"  # "Why do you want to join?" isn't asked
+    OPTIONAL = "optional"
+    REQUIRED = "required"
+
+
+class MembershipSettings(SQLModel, table=True):
+    """Settings → Membership: whether new members need approval (and whose sponsorship
+    waives it), open registration at /register, and the "why" question's mode."""
+
+    __tablename__ = "membership_settings"
+
+    organization_id: int = Field(foreign_key="organization.id", primary_key=True)
+    approval_required: bool = False
+    # Invited by a member at or above this role: no approval needed. None: everyone needs it.
+    waiver_min_role: str | None = Field(default=None, max_length=20)
+    open_registration: bool = False
+    reason_mode: str = Field(default=ReasonMode.OPTIONAL.value, max_length=10)
+    updated_at: datetime = Field(default_factory=_created_at, sa_type=UTCDateTime)
+
+
+class QuestionKind(StrEnum):
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    CHOICE = "choice"
+    CHECKBOX = "checkbox"
+    DATE = "date"
+
+
+class RegistrationQuestion(SQLModel, table=True):
+    """One extra question of the registration form, asked on the join pages and /register."""
+
+    __tablename__ = "registration_question"
+    __table_args__ = (Index("ix_registration_question_org_pos", "organization_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("rq"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    label: str = Field(max_length=200)
+    kind: str = Field(default=QuestionKind.TEXT.value, max_length=10)
+    required: bool = False
+    options: list[str] = Field(default_factory=list, sa_type=JSON)  # kind choice
+    position: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ApplicationStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    # Adhesion was off (or waived by the sponsor): the row only keeps the join's answers.
+    NOT_REQUIRED = "not_required"
+
+
+class MembershipApplication(SQLModel, table=True):
+    """A join's answers and, with adhesion on, its decision. The answers are a JSON snapshot
+    (label, kind, value) so that editing or removing a question keeps past answers readable
+    and a page of applications reads one row each."""
+
+    __tablename__ = "membership_application"
+    __table_args__ = (
+        Index("ix_application_org_status_id", "organization_id", "status", "id"),
+        Index("ix_application_unit_status_id", "organization_id", "unit_id", "status", "id"),
+        Index("ix_application_sponsor_status", "sponsor_id", "status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("ap"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    member_id: int = Field(foreign_key="member.id", unique=True)
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id", index=True)
+    sponsor_id: int | None = Field(default=None, foreign_key="member.id")  # who invited
+    status: str = Field(default=ApplicationStatus.PENDING.value, max_length=12)
+    reason: str = Field(default="", max_length=2000)
+    answers: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    decision_note: str = Field(default="", max_length=1000)
+    decided_by_id: int | None = Field(default=None, foreign_key="member.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)

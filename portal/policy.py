@@ -276,6 +276,15 @@ def may_approve_adhesion(actor: Member, target: Scoped) -> Decision:
     return Decision(False, "Only HR and admins responsible for this unit can approve applications.")
 
 
+def may_review_applications(actor: Member) -> Decision:
+    """Applications (adhesion): HR and admins; which ones is may_approve_adhesion's oversight."""
+    if not (active := _active(actor)):
+        return active
+    if actor.role_enum is Role.USER:
+        return Decision(False, "Only HR and admins can review membership applications.")
+    return ALLOWED
+
+
 def may_review_rewards(actor: Member, target: Scoped | None = None) -> Decision:
     """Rewards → Review: HR and admins, for the grants in their unit or organisation."""
     if not (active := _active(actor)):

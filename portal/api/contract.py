@@ -141,6 +141,15 @@ class NewMember(ApiModel):
         description="At least 8 characters; leave out (or null) for members who sign in "
         "through another system.",
     )
+    answers: dict[str, str | bool] | None = Field(
+        None,
+        description="The registration form's answers, by question id (`rq-…`): text (a date "
+        "as YYYY-MM-DD, a choice as one of its options) or true/false for a checkbox.",
+    )
+    reason: Text("Your answer", multiline=True, documented_max=2000) | None = Field(
+        None,
+        description="“Why do you want to join?”, when the organisation asks it of applicants.",
+    )
 
 
 # --- query parameters ------------------------------------------------------------------------
@@ -442,9 +451,9 @@ class RewardDefinition(ApiModel):
 
     id: str = Field(description="Public id (`rr-…`).")
     name: str
-    trigger: Literal["joined", "active_days"] = Field(
+    trigger: Literal["joined", "active_days", "approved"] = Field(
         description="joined: the invitee joins; active_days: their first activeDays days "
-        "pass while still active."
+        "pass while still active; approved: their membership application is approved."
     )
     active_days: int | None
     referrer: PartyReward | None = Field(description="The inviter's reward, if any.")
@@ -506,6 +515,70 @@ class MemberRewardsQuery(ApiModel):
     limit: Limit(100) = Field(20, description="Page size, at most 100.")
     cursor: Annotated[str, _domain_check(_checked_reward_cursor)] | None = Field(
         None, description="The previous page's nextCursor."
+    )
+
+
+# --- membership applications (adhesion) -------------------------------------------------------
+
+
+def _checked_application_cursor(value: str) -> str:
+    queries.decode_cursor(value, kind="ap")
+    return value
+
+
+ApplicationStatusName = Literal["pending", "approved", "rejected"]
+
+
+class ApplicationListQuery(ApiModel):
+    status: ApplicationStatusName = Field("pending", description="Which applications.")
+    limit: Limit(100) = Field(25, description="Page size, at most 100.")
+    cursor: Annotated[str, _domain_check(_checked_application_cursor)] | None = Field(
+        None, description="The previous page's nextCursor."
+    )
+
+
+class ApplicationAnswer(ApiModel):
+    question_id: str = Field(description="The question (`rq-…`), perhaps since removed.")
+    label: str = Field(description="The question as it was asked.")
+    kind: Literal["text", "long_text", "choice", "checkbox", "date"]
+    value: str | bool = Field(description="Text (a date as YYYY-MM-DD), or a checkbox's tick.")
+
+
+class SponsorRecord(ApiModel):
+    invitations: int = Field(description="Invitations the sponsor sent.")
+    accepted: int = Field(description="Of those, accepted.")
+    decided: int = Field(description="Applications the sponsor sponsored that were decided.")
+    approved: int = Field(description="Of those, approved.")
+
+
+class Application(ApiModel):
+    """A membership application: who joined, their answers, who invited them."""
+
+    id: str = Field(description="Public id (`ap-…`).")
+    user_id: MemberId
+    email: str
+    full_name: str
+    status: ApplicationStatusName
+    reason: str = Field(description="Their answer to “Why do you want to join?”, or empty.")
+    answers: list[ApplicationAnswer]
+    invite_id: str | None = Field(description="The invitation they joined through, if any.")
+    sponsor_id: MemberId | None = Field(description="Who invited them; null: registered.")
+    sponsor_record: SponsorRecord | None = Field(description="The sponsor's track record.")
+    decision_note: str
+    decided_by_id: MemberId | None
+    created_at: Timestamp
+    decided_at: Timestamp | None
+
+
+class ApplicationList(ApiModel):
+    data: list[Application] = Field(description="Newest first.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for older applications.")
+
+
+class ApplicationDecision(ApiModel):
+    decision: Literal["approve", "reject"]
+    note: Text("The note", multiline=True, documented_max=1000) | None = Field(
+        None, description="Sent to the applicant with the decision."
     )
 
 

@@ -19,6 +19,8 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from portal.api import contract, openapi, problems, queries, serializers, tokens
 from portal.api import service as api_service
 from portal.api.operations import idempotent, json_answer, operation
+from portal.applications import queries as application_queries
+from portal.applications import service as applications
 from portal.audit import queries as audit_queries
 from portal.audit import service as audit
 from portal.clock import utcnow
@@ -29,8 +31,8 @@ from portal.extensions import client_ip, csrf, limiter
 from portal.invites import service as invites
 from portal.invites.mail import join_url
 from portal.lookups import get_in_org
-from portal.models import Member
-from portal.policy import may_read_audit_log
+from portal.models import ApplicationStatus, Member
+from portal.policy import may_read_audit_log, may_review_applications, require
 from portal.referrals import service as referrals
 from portal.rewards import queries as reward_queries
 from portal.rewards import service as rewards
@@ -346,6 +348,8 @@ def create_member(body: contract.NewMember) -> Response:
 
     Registers the invitee exactly as the join page does, for an organisation's own front
     end: the new member is linked to the inviter and INVITE_LINKED is sent to webhooks.
+    Under adhesion the member is `pending_approval` with an application
+    (APPLICATION_SUBMITTED) until HR approves it.
     """
     auth, session, now = g.api, get_session(), utcnow()
 
@@ -361,6 +365,14 @@ def create_member(body: contract.NewMember) -> Response:
             reach=reach(current_app),
         )
         audit.member_created(session, auth.owner, member, now)
+        # Under adhesion the member waits for approval, exactly as after the join page.
+        applications.record_join(
+            session,
+            member,
+            raw_answers={f"q_{key}": value for key, value in (body.answers or {}).items()},
+            reason=body.reason,
+            now=now,
+        )
         return member
 
     # A concurrent join with this address loses on the unique index; run again, it says so.
@@ -495,6 +507,97 @@ def get_member_rewards(member_id: str, query: contract.MemberRewardsQuery) -> Re
             else None,
         )
     )
+
+
+# --- membership applications (adhesion) ------------------------------------------------------
+
+
+def _application(
+    row: application_queries.ApplicationRow, ids: dict[int, str]
+) -> contract.Application:
+    a = row.application
+    return contract.Application(
+        id=a.public_id,
+        user_id=row.applicant.public_id,
+        email=row.applicant.email,
+        full_name=row.applicant.full_name,
+        status=a.status,
+        reason=a.reason,
+        answers=[contract.ApplicationAnswer(**answer) for answer in a.answers],
+        invite_id=ids.get(a.invitation_id) if a.invitation_id else None,
+        sponsor_id=row.sponsor.public_id if row.sponsor else None,
+        sponsor_record=contract.SponsorRecord(**vars(row.record)) if row.sponsor else None,
+        decision_note=a.decision_note,
+        decided_by_id=ids.get(-a.decided_by_id) if a.decided_by_id else None,
+        created_at=a.created_at,
+        decided_at=a.decided_at,
+    )
+
+
+def _applications(rows: list[application_queries.ApplicationRow]) -> list[contract.Application]:
+    ids = application_queries.public_ids(get_session(), [r.application for r in rows])
+    return [_application(row, ids) for row in rows]
+
+
+@bp.get("/v1/applications")
+@operation(
+    "listApplications",
+    scope="read-applications",
+    query=contract.ApplicationListQuery,
+    answers={200: (contract.ApplicationList, "A page of applications.")},
+    refusals=("invalid", "not_allowed"),
+)
+def list_applications(query: contract.ApplicationListQuery) -> Response:
+    """List membership applications
+
+    Applications in the token owner's scope (their unit for unit HR and admins, the
+    organisation for organisation-wide ones), newest first, with the answers and the
+    sponsor's track record. The owner must be HR or an admin (not_allowed otherwise).
+    """
+    owner = g.api.owner
+    require(may_review_applications(owner))
+    before = queries.decode_cursor(query.cursor, kind="ap") if query.cursor else None
+    page = application_queries.applications(
+        get_session(), owner, ApplicationStatus(query.status), before, limit=query.limit
+    )
+    return json_answer(
+        contract.ApplicationList(
+            data=_applications(page.rows),
+            next_cursor=queries.encode_cursor(page.next_before, kind="ap")
+            if page.next_before
+            else None,
+        )
+    )
+
+
+@bp.post("/v1/applications/<application_id>/decision")
+@operation(
+    "decideApplication",
+    scope="decide-applications",
+    path_id="The application's public id (`ap-…`).",
+    body=contract.ApplicationDecision,
+    answers={200: (contract.Application, "Decided; the applicant's e-mail is queued.")},
+    refusals=(*BODY_CODES, "not_found", "not_allowed", "already_decided"),
+)
+def decide_application(application_id: str, body: contract.ApplicationDecision) -> Response:
+    """Approve or reject a membership application
+
+    As the token's owner, who must be HR or an admin responsible for the applicant's unit.
+    Decided once: a second decision (or one racing another) is 409 already_decided.
+    """
+    session, owner = get_session(), g.api.owner
+    application = applications.get_for_actor(session, owner, application_id)
+    commit(
+        lambda: applications.decide(
+            session,
+            owner,
+            application,
+            approve=body.decision == "approve",
+            note=body.note or "",
+            now=utcnow(),
+        )
+    )
+    return json_answer(_applications([application_queries.one(session, application)])[0])
 
 
 # --- the audit log -------------------------------------------------------------------------

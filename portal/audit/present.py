@@ -38,6 +38,15 @@ FIELD_LABELS = {
     "full_name": "Full name",
     "role": "Role",
     "status": "Status",
+    "approval_required": "New members must be approved",
+    "waiver_min_role": "No approval needed for people invited by",
+    "open_registration": "Open registration",
+    "reason_mode": "Ask “Why do you want to join?”",
+    "label": "Question",
+    "kind": "Kind of answer",
+    "required": "Required",
+    "options": "Options",
+    "note": "Note",
     "unit_id": "Unit",
 }
 CHANNEL_LABELS = {"web": "web", "api": "API", "cli": "command line", "system": "the portal"}

@@ -51,6 +51,12 @@ ACTIONS: dict[str, str] = {
     "benefit.codes_added": "Codes added to a benefit's pool",
     "reward.approved": "Held referral reward approved",
     "reward.denied": "Held referral reward denied",
+    "settings.membership.updated": "Membership settings changed",
+    "registration_question.added": "Registration question added",
+    "registration_question.edited": "Registration question edited",
+    "registration_question.removed": "Registration question removed",
+    "application.approved": "Membership application approved",
+    "application.rejected": "Membership application rejected",
 }
 
 # What a secret shows instead of its value. Fields with these names are never stored with

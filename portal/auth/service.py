@@ -26,6 +26,8 @@ class LoginRefused(Exception):
         self.message = message
 
 
+SIGNED_IN_STATUSES = (MemberStatus.ACTIVE, MemberStatus.PENDING_APPROVAL)
+
 WRONG_CREDENTIALS = "That e-mail and password don't match an account. Check both and try again."
 
 
@@ -55,9 +57,9 @@ def authenticate(session: Session, email: str, password: str) -> Member:
     # Always verify, even without a member, so timing doesn't reveal which addresses exist.
     if not verify_password(member.password_hash if member else None, password) or member is None:
         raise LoginRefused(WRONG_CREDENTIALS)
-    if member.status == MemberStatus.PENDING_APPROVAL:
-        raise LoginRefused("Your application is waiting for approval. We'll e-mail you when it is.")
-    if member.status != MemberStatus.ACTIVE:
+    # An applicant awaiting approval signs in to follow their application; the pages'
+    # guard (portal.applications.views.guard_pending) keeps member features from them.
+    if member.status not in SIGNED_IN_STATUSES:
         raise LoginRefused("This account is disabled. Contact your organisation's admins.")
     if needs_rehash(member.password_hash):
         # Made with another cost than the configured one: the password is at hand only now.
@@ -81,7 +83,9 @@ def load_member(session: Session, user_id: str) -> Member | None:
     if not public_id or not generation.isdigit():
         return None
     member = session.exec(_MEMBER_BY_PUBLIC_ID, params={"public_id": public_id}).first()
-    if member is None or not member.is_active or member.session_generation != int(generation):
+    if member is None or member.status not in SIGNED_IN_STATUSES:
+        return None
+    if member.session_generation != int(generation):
         return None
     return member
 

@@ -71,7 +71,9 @@ def login() -> ResponseReturnValue:
         except LoginRefused as refused:
             form.form_errors.append(refused.message)
         else:
-            login_user(member)
+            # Forced: Flask-Login refuses inactive users, and an applicant awaiting approval
+            # is one (authenticate let only active and pending members through).
+            login_user(member, force=True)
             _rotate_csrf_token()
             return redirect(target)
     # A field the form refused is 422, as on every form; wrong credentials are 401.

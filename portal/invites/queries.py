@@ -12,7 +12,13 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
 from portal.invites.service import effective_status
-from portal.models import Invitation, InvitationStatus, Member
+from portal.models import (
+    ApplicationStatus,
+    Invitation,
+    InvitationStatus,
+    Member,
+    MembershipApplication,
+)
 from portal.policy import Shape, invitation_reach, reach_condition
 from portal.roles import Role
 
@@ -43,6 +49,8 @@ class Row:
     invitation: Invitation
     inviter_name: str
     status: InvitationStatus
+    # Joined, and the member's application (adhesion) waits for a decision.
+    awaiting_approval: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,8 +92,18 @@ def _scope(shape: Shape, by_inviter: bool) -> ColumnElement[bool]:
 
 @cache
 def _list_statement(bucket: str, shape: Shape, by_inviter: bool, paged: bool, limit: int) -> Select:
+    # In the same query, on the application's invitation index: one row of the dashboard
+    # costs no query of its own.
+    awaiting = (
+        select(MembershipApplication.id)
+        .where(
+            MembershipApplication.invitation_id == Invitation.id,
+            MembershipApplication.status == ApplicationStatus.PENDING.value,
+        )
+        .exists()
+    )
     statement = (
-        select(Invitation, Member.full_name)
+        select(Invitation, Member.full_name, awaiting.label("awaiting_approval"))
         .join(Member, Member.id == Invitation.inviter_id)
         .where(_scope(shape, by_inviter), in_bucket(bucket, bindparam("now")))
         .order_by(Invitation.id.desc())
@@ -106,7 +124,10 @@ def list_page(
     shape = invitation_reach(actor).shape
     statement = _list_statement(bucket, shape, bool(filters.inviter), after is not None, limit)
     results = session.exec(statement, params=_params(actor, now, filters, after)).all()
-    rows = [Row(inv, name, effective_status(inv, now)) for inv, name in results[:limit]]
+    rows = [
+        Row(inv, name, effective_status(inv, now), bool(awaiting))
+        for inv, name, awaiting in results[:limit]
+    ]
     next_after = rows[-1].invitation.id if len(results) > limit else None
     return Page(bucket, rows, next_after)
 

@@ -14,6 +14,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from sqlmodel import Session
 
+from portal.applications import service as applications
+from portal.applications.forms import raw_answers, reason_of
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.delivery.smtp import reach
@@ -24,7 +26,7 @@ from portal.join.forms import JoinForm
 from portal.models import Member
 from portal.web.devices import device_digest
 from portal.web.form_errors import attach_error
-from portal.web.joining import already_member, welcome
+from portal.web.joining import already_member, join_form, welcome
 from portal.web.unit_of_work import commit
 
 bp = Blueprint("join", __name__)
@@ -60,8 +62,11 @@ def landing() -> ResponseReturnValue:
         landing = invites.open_link(db, digest, utcnow())
     except DomainError as error:
         return _problem(error)
-    form = JoinForm(
-        data={"full_name": landing.invitation.full_name, "email": landing.invitation.email}
+    form = join_form(
+        db,
+        landing.organization.id,
+        landing.inviter,
+        data={"full_name": landing.invitation.full_name, "email": landing.invitation.email},
     )
     return render_template(
         "join/landing.html", landing=landing, form=form, brand_org=landing.organization
@@ -73,13 +78,14 @@ def landing() -> ResponseReturnValue:
 def join() -> ResponseReturnValue:
     if (page := already_member()) is not None:
         return page
-    db, digest, form = get_session(), session.get(SESSION_KEY), JoinForm()
+    db, digest = get_session(), session.get(SESSION_KEY)
     if not digest:
         return _problem(InvalidInvite("Open the link from your invitation e-mail to join."))
     try:
         landing = invites.open_link(db, digest, utcnow())
     except DomainError as error:
         return _problem(error)
+    form = join_form(db, landing.organization.id, landing.inviter)
     if not form.validate_on_submit():
         # A field the form refused (a control character); CSRF failures are 400.
         return _join_page(landing, form, 422)
@@ -96,7 +102,8 @@ def join() -> ResponseReturnValue:
 
 
 def _accept(db: Session, digest: str, form: JoinForm) -> Member:
-    return invites.accept(
+    """The join and, in the same transaction, its application (answers checked there)."""
+    member = invites.accept(
         db,
         digest,
         email=form.email.data or "",
@@ -106,6 +113,10 @@ def _accept(db: Session, digest: str, form: JoinForm) -> Member:
         reach=reach(current_app),
         device_digest=device_digest(),
     )
+    applications.record_join(
+        db, member, raw_answers=raw_answers(form), reason=reason_of(form), now=utcnow()
+    )
+    return member
 
 
 def _join_page(landing: invites.Landing, form: JoinForm, status: int) -> ResponseReturnValue:

@@ -27,6 +27,7 @@ def inject_org() -> dict[str, Any]:
             ),
             "settings": bool(policy.may_manage_settings(current_user)),
             "review_rewards": bool(policy.may_review_rewards(current_user)),
+            "applications": bool(policy.may_review_applications(current_user)),
         }
     return {
         "org": org,

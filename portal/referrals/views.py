@@ -20,6 +20,8 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlmodel import Session
 
+from portal.applications import service as applications
+from portal.applications.forms import raw_answers, reason_of
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.delivery.smtp import reach
@@ -33,7 +35,7 @@ from portal.referrals.forms import NewLinkForm
 from portal.referrals.panel import link_view, panel_context, qr_svg
 from portal.web.devices import device_digest
 from portal.web.form_errors import attach_error
-from portal.web.joining import already_member, welcome
+from portal.web.joining import already_member, join_form, welcome
 from portal.web.organisation import current_org
 from portal.web.unit_of_work import commit, or_flash, submit
 
@@ -80,7 +82,9 @@ def landing() -> ResponseReturnValue:
         landing = referrals.open_link(get_session(), digest, utcnow())
     except DomainError as error:
         return _dead_end(error)
-    return _join_page(landing, JoinForm(), 200)
+    return _join_page(
+        landing, join_form(get_session(), landing.organization.id, landing.owner), 200
+    )
 
 
 def _join_page(landing: referrals.ShareLanding, form: JoinForm, status: int) -> ResponseReturnValue:
@@ -94,13 +98,14 @@ def _join_page(landing: referrals.ShareLanding, form: JoinForm, status: int) -> 
 def join() -> ResponseReturnValue:
     if (page := already_member()) is not None:
         return page
-    db, digest, form = get_session(), session.get(SESSION_KEY), JoinForm()
+    db, digest = get_session(), session.get(SESSION_KEY)
     if not digest:
         return _dead_end(_no_link())
     try:
         landing = referrals.open_link(db, digest, utcnow())
     except DomainError as error:
         return _dead_end(error)
+    form = join_form(db, landing.organization.id, landing.owner)
     if not form.validate_on_submit():
         return _join_page(landing, form, 422)
     try:
@@ -114,7 +119,8 @@ def join() -> ResponseReturnValue:
 
 
 def _join(db: Session, digest: str, form: JoinForm) -> Member:
-    return referrals.join(
+    """The join and, in the same transaction, its application (answers checked there)."""
+    member = referrals.join(
         db,
         digest,
         email=form.email.data or "",
@@ -124,6 +130,10 @@ def _join(db: Session, digest: str, form: JoinForm) -> Member:
         reach=reach(current_app),
         device_digest=device_digest(),
     )
+    applications.record_join(
+        db, member, raw_answers=raw_answers(form), reason=reason_of(form), now=utcnow()
+    )
+    return member
 
 
 # --- the owner's side ---------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from portal.applications.hooks import Approved
 from portal.delivery.outbox import enqueue_email
 from portal.invites import hooks
 from portal.models import (
@@ -98,6 +99,15 @@ def on_invitation_accepted(event: hooks.Accepted) -> None:
     grant_for_invitation(
         event.session, event.invitation, event.member, RewardTrigger.JOINED, event.now
     )
+
+
+def on_application_approved(event: Approved) -> None:
+    """The "approved" trigger (adhesion), inside the deciding transaction
+    (portal.applications.hooks). Open registration has no invitation, so no referrer."""
+    if event.invitation is not None:
+        grant_for_invitation(
+            event.session, event.invitation, event.member, RewardTrigger.APPROVED, event.now
+        )
 
 
 def grant_for_invitation(

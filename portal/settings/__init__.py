@@ -14,6 +14,7 @@ from portal.settings import (
     email_templates,
     invitations,
     leaderboard,
+    membership,
     rewards,
     share_links,
     webhooks,
@@ -28,6 +29,7 @@ bp.before_request(signed_in)
 SCREENS = (
     invitations,
     share_links,
+    membership,
     rewards,
     email_templates,
     leaderboard,

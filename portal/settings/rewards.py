@@ -31,6 +31,7 @@ bp.before_request(admins_only)
 TRIGGERS = {
     RewardTrigger.JOINED.value: "The invitee joins",
     RewardTrigger.ACTIVE_DAYS.value: "The invitee's first N days pass, still active",
+    RewardTrigger.APPROVED.value: "The invitee's membership application is approved",
 }
 KINDS = {
     RewardKind.NONE.value: "Nothing",

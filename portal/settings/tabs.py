@@ -5,6 +5,7 @@ from __future__ import annotations
 SETTINGS_TABS = (
     ("Invitations", "settings.invitations.index"),
     ("Share links", "settings.share_links.index"),
+    ("Membership", "settings.membership.index"),
     ("Referral rewards", "settings.rewards.index"),
     ("E-mail templates", "settings.email_templates.index"),
     ("Leaderboard", "settings.leaderboard.index"),

@@ -32,6 +32,9 @@ EVENT_LABELS = {
     "REWARD_ISSUED": "REWARD_ISSUED — a referral reward was granted",
     "REWARD_HELD": "REWARD_HELD — a referral reward was held for review",
     "REWARD_REVOKED": "REWARD_REVOKED — a referral reward was clawed back",
+    "APPLICATION_SUBMITTED": "APPLICATION_SUBMITTED — someone joined and awaits approval",
+    "APPLICATION_APPROVED": "APPLICATION_APPROVED — a membership application was approved",
+    "APPLICATION_REJECTED": "APPLICATION_REJECTED — a membership application was rejected",
 }
 
 

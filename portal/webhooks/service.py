@@ -32,6 +32,10 @@ EVENT_TYPES = (
     "REWARD_ISSUED",
     "REWARD_HELD",
     "REWARD_REVOKED",
+    # Adhesion (portal/applications): an application made, approved, rejected.
+    "APPLICATION_SUBMITTED",
+    "APPLICATION_APPROVED",
+    "APPLICATION_REJECTED",
 )
 TEST_EVENT = "INVITE_TEST"
 

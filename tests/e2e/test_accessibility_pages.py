@@ -37,6 +37,7 @@ def test_the_api_docs(page: Page):
 SETTINGS_SCREENS = [
     ("invitations", "Invitation settings"),
     ("share-links", "Share link settings"),
+    ("membership", "Membership settings"),
     ("rewards", "Referral rewards"),
     ("email-templates", "E-mail templates"),
     ("email-templates/new", "New e-mail template"),
@@ -77,3 +78,40 @@ def test_the_reward_pages_with_errors_shown(page: Page, db):
     expect(page.get_by_text("Give the rule a name", exact=False)).to_be_visible()
     page.goto("/rewards")
     expect(page.get_by_role("heading", name="My rewards", exact=True)).to_be_visible()
+
+
+def test_the_application_pages_with_errors_shown(page: Page, db):
+    """The registration form with a refused answer, the Membership screen's question form
+    with a refusal, the edit page, and /register with none open."""
+    from portal.models import MembershipSettings, RegistrationQuestion
+
+    org = make_org(db, "Axe Apply Club")
+    admin = make_member(db, org, Role.ADMIN_TENANT, email="axe-apply@example.org")
+    db.add(MembershipSettings(organization_id=org.id, open_registration=True))
+    db.add(
+        RegistrationQuestion(
+            organization_id=org.id,
+            label="Level",
+            kind="choice",
+            options=["Novice", "Skipper"],
+            required=True,
+            created_at=utcnow(),
+        )
+    )
+    db.commit()
+    page.goto(f"/register/{org.slug}")
+    page.get_by_label("Full name", exact=True).fill("Axe Applicant")
+    page.get_by_label("Email", exact=True).fill("axe-applicant@example.org")
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Join").click()
+    expect(page.get_by_text("Answer “Level”.")).to_be_visible()
+    log_in(page, admin.email)
+    page.goto("/admin/settings/membership")
+    page.get_by_label("Kind of answer").select_option("choice")
+    page.get_by_role("button", name="Add question").click()
+    expect(page.get_by_text("Write the question.")).to_be_visible()
+    page.goto("/admin/settings/membership")
+    page.get_by_role("link", name="Edit “Level”").click()
+    expect(page.get_by_role("heading", name="Edit a registration question")).to_be_visible()
+    page.goto("/applications?status=approved")
+    expect(page.get_by_role("heading", name="Applications")).to_be_visible()

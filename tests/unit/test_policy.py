@@ -12,11 +12,13 @@ from portal.clock import utcnow
 from portal.invites.queries import in_scope
 from portal.models import Invitation, InvitationSettings, Member
 from portal.policy import (
+    may_approve_adhesion,
     may_make_campaign_links,
     may_manage_invitation,
     may_manage_settings,
     may_pick_template,
     may_read_audit_log,
+    may_review_applications,
     may_send_invitations,
     may_share_links,
 )
@@ -115,6 +117,27 @@ def test_may_read_the_audit_log_matrix(role, unit, status):
     if status is MemberStatus.ACTIVE and not allowed:
         assert "Only organisation admins can read the audit log" in decision.reason
         assert role.label in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("role", "target_unit", "target_org", "status"),
+    list(itertools.product(Role, (OWN_UNIT, OTHER_UNIT, None), (ORG, OTHER_ORG), MemberStatus)),
+    ids=lambda v: getattr(v, "value", str(v)),
+)
+def test_who_may_review_and_decide_applications_matrix(role, target_unit, target_org, status):
+    """Applications: HR and admins, active; *_LOCAL for their unit's applicants, *_TENANT
+    for the organisation's (an applicant without a unit: tenant-wide roles only)."""
+    actor = member(role, status=status.value)
+    application = _Invitation(inviter_id=999, unit_id=target_unit, organization_id=target_org)
+    active = status is MemberStatus.ACTIVE
+    assert bool(may_review_applications(actor)) is (active and role is not Role.USER)
+    in_reach = target_org == ORG and (
+        role.is_tenant_wide or (role.is_local and target_unit == OWN_UNIT)
+    )
+    decision = may_approve_adhesion(actor, application)
+    assert bool(decision) is (active and in_reach)
+    if not decision:
+        assert decision.reason, "a refusal must say why"
 
 
 def test_refusal_below_level_names_who_may_invite_and_the_members_role():

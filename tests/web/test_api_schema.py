@@ -105,6 +105,8 @@ def test_the_document_is_openapi_3_1_with_every_operation_of_the_issue(client):
         ("/reward-definitions", "get"),
         ("/benefit-definitions", "get"),
         ("/members/{id}/rewards", "get"),
+        ("/applications", "get"),
+        ("/applications/{id}/decision", "post"),
     }
     invite = document["components"]["schemas"]["Invite"]["properties"]
     assert set(invite) == {

@@ -1,0 +1,1 @@
+"""Adhesion: membership applications and the registration form's extra questions."""

@@ -1,6 +1,6 @@
 """invitation reminders: the organisation's setting, when each invitation was reminded
 
-Revision ID: 0016
+Revision ID: 0013
 Revises: 0012
 Create Date: 2026-12-04 18:00:00
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import portal.types
 
 
-revision = '0016'
+revision = '0013'
 down_revision = '0012'
 branch_labels = None
 depends_on = None

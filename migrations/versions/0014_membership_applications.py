@@ -1,7 +1,7 @@
 """adhesion: membership settings, registration questions, membership applications
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-04 18:00:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import portal.types  # noqa: F401
 
 
 revision = '0014'
-down_revision = '0011'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
@@ -34,7 +34,7 @@ def upgrade() -> None:
     sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('required', sa.Boolean(), nullable=False),
-    sa.Column('options', sa.JSON(), nullable=True),
+    sa.Column('options', sa.JSON(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('created_at', portal.types.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['organization_id'], ['organization.id'], ),
@@ -54,7 +54,7 @@ def upgrade() -> None:
     sa.Column('sponsor_id', sa.Integer(), nullable=True),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
-    sa.Column('answers', sa.JSON(), nullable=True),
+    sa.Column('answers', sa.JSON(), nullable=False),
     sa.Column('decision_note', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('decided_by_id', sa.Integer(), nullable=True),
     sa.Column('decided_at', portal.types.UTCDateTime(), nullable=True),

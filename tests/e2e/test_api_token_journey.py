@@ -30,7 +30,7 @@ def test_a_token_made_on_the_settings_page_invites_through_the_api(
     page.get_by_role("navigation", name="Settings").get_by_role("link", name="API tokens").click()
     expect(page.get_by_role("heading", name="Settings → API tokens")).to_be_visible()
     page.get_by_label("Name", exact=True).fill("CRM")
-    expect(page.get_by_label("Owner")).to_have_value(admin.public_id)
+    expect(page.get_by_label("Owner", exact=True)).to_have_value(admin.public_id)
     page.get_by_label("create-invites").check()
     page.get_by_label("read-invites").check()
     page.get_by_role("button", name="Create token").click()

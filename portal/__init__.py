@@ -68,6 +68,7 @@ def _register_outbox(app: Flask) -> None:
     engine in portal/delivery/ imports none of them."""
     from portal.api import outbox as api_outbox
     from portal.delivery.registry import registry_of
+    from portal.events import outbox as events_outbox
     from portal.invites import outbox as invites_outbox
     from portal.rewards import outbox as rewards_outbox
     from portal.webhooks import outbox as webhooks_outbox
@@ -77,6 +78,7 @@ def _register_outbox(app: Flask) -> None:
     webhooks_outbox.register(registry)
     api_outbox.register(registry)
     rewards_outbox.register(registry)
+    events_outbox.register(registry)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -110,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.api.views import bp as api_bp
     from portal.auth.views import bp as auth_bp
     from portal.devmail.views import bp as devmail_bp
+    from portal.events.views import bp as events_bp
     from portal.invites.views import bp as invites_bp
     from portal.join.views import bp as join_bp
     from portal.main.views import bp as main_bp
@@ -127,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
         join_bp,
         referrals_bp,
         rewards_views.bp,
+        events_bp,
         api_bp,
     ]
     devices.install(app)

@@ -32,6 +32,9 @@ EVENT_LABELS = {
     "REWARD_ISSUED": "REWARD_ISSUED — a referral reward was granted",
     "REWARD_HELD": "REWARD_HELD — a referral reward was held for review",
     "REWARD_REVOKED": "REWARD_REVOKED — a referral reward was clawed back",
+    "EVENT_GUEST_INVITED": "EVENT_GUEST_INVITED — a member invited a guest to an event",
+    "EVENT_GUEST_ACCEPTED": "EVENT_GUEST_ACCEPTED — an event guest accepted (or got a place)",
+    "EVENT_GUEST_DECLINED": "EVENT_GUEST_DECLINED — an event guest declined",
 }
 
 

@@ -32,6 +32,10 @@ EVENT_TYPES = (
     "REWARD_ISSUED",
     "REWARD_HELD",
     "REWARD_REVOKED",
+    # Event guests (portal/events): invited by a member, accepted (or waiting), declined.
+    "EVENT_GUEST_INVITED",
+    "EVENT_GUEST_ACCEPTED",
+    "EVENT_GUEST_DECLINED",
 )
 TEST_EVENT = "INVITE_TEST"
 

@@ -35,6 +35,8 @@ SCOPES = {
     "read-reward-definitions": "Read the referral reward rules",
     "read-benefit-definitions": "Read the benefits rewards hand out (not their codes)",
     "read-rewards": "Read members' referral rewards, benefit codes included",
+    "read-events": "List upcoming events and (for their organisers) their guests",
+    "write-events": "Create events (for tokens of HR and admins)",
 }
 TOKEN_PREFIX = "mpt_"  # noqa: S105 (not a secret: makes tokens recognisable to scanners)
 DISPLAY_PREFIX_LENGTH = 12  # "mpt_" and 8 characters of the secret part

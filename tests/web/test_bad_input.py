@@ -690,6 +690,22 @@ def _api_member(client, session):
     return Api(client, make_token(session, admin)), "/members", body
 
 
+def _api_event(client, session):
+    admin = make_member(session, make_org(session, "Bad Input Club"), Role.ADMIN_TENANT)
+    body = {
+        "title": "Summer party",
+        "startsAt": f"{_LATER}T18:00",
+        "endsAt": f"{_LATER}T22:00",
+        "timeZone": "Europe/Berlin",
+        "place": "Town hall",
+        "onlineUrl": "https://example.org/call",
+        "description": "Bring a friend.",
+        "capacity": 10,
+        "guestsPerMember": 2,
+    }
+    return Api(client, make_token(session, admin)), "/events", body
+
+
 API_CASES = [
     ApiCase(
         "create-invite",
@@ -720,6 +736,26 @@ API_CASES = [
             Text("email", "An e-mail address", 320, kind="email"),
             Text("fullName", "A name", 200, stored=(Member, "full_name")),
             Text("password", "A password", 1024, kind="secret"),
+        ),
+    ),
+    ApiCase(
+        "create-event",
+        "api.create_event",
+        _api_event,
+        (
+            Text("title", "A title", 200, stored=(Event, "title")),
+            Text("startsAt", "A time", 40),
+            Text("endsAt", "A time", 40),
+            Text("timeZone", "A time zone", 60),
+            Text("place", "The place", 300, stored=(Event, "place")),
+            Text("onlineUrl", "The online link", 500, kind="url"),
+            Text(
+                "description",
+                "The description",
+                4000,
+                multiline=True,
+                stored=(Event, "description"),
+            ),
         ),
     ),
 ]

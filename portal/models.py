@@ -115,11 +115,13 @@ class InvitationStatus(StrEnum):
 
 
 class InvitationSource(StrEnum):
-    """How an invitation reached its invitee: an e-mail, or a member's share link (a join
-    through a link records an ACCEPTED invitation, so counts and events treat both alike)."""
+    """How an invitation reached its invitee: an e-mail, a member's share link, or an event
+    the member invited them to (a join through a link or an event records an ACCEPTED
+    invitation, so counts, rewards and events treat them all alike)."""
 
     EMAIL = "email"
     LINK = "link"
+    EVENT = "event"  # a guest of an event who joined from the event's guest page
 
 
 class DeliveryStatus(StrEnum):

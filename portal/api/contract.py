@@ -305,9 +305,10 @@ class Invite(ApiModel):
     user_id: MemberId | None = Field(description="The member who joined through it.")
     status: InviteStatus
     delivery: Delivery
-    source: Literal["email", "link"] = Field(
-        description="How it reached the invitee: an e-mail, or the inviter's share link (a "
-        "join through a link is recorded as a LINKED invitation)."
+    source: Literal["email", "link", "event"] = Field(
+        description="How it reached the invitee: an e-mail, the inviter's share link, or an "
+        "event the inviter brought them to as a guest (a join through a link or an event is "
+        "recorded as a LINKED invitation)."
     )
 
 

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import Optional
 
 from portal.events import service as events
@@ -70,3 +77,19 @@ class AnswerForm(FlaskForm):
         "Full name", validators=[PlainText("A name")], render_kw={"maxlength": events.MAX_NAME}
     )
     email = EmailField("Email", validators=[PlainText("An e-mail address")])
+
+
+class GuestJoinForm(FlaskForm):
+    # The invitation service checks the name and password (shared with every join).
+    full_name = StringField(
+        "Full name",
+        validators=[PlainText("A name")],
+        render_kw={"maxlength": events.MAX_NAME, "autocomplete": "name"},
+    )
+    # A new password: an invisible line break pasted with it would make it one nobody can
+    # type at login.
+    password = PasswordField(
+        "Password",
+        validators=[PlainText("A password")],
+        render_kw={"autocomplete": "new-password"},
+    )

@@ -23,13 +23,26 @@ from sqlmodel import Session, select
 from portal import sealing
 from portal.delivery.outbox import enqueue_email
 from portal.email_addresses import normalise_email
-from portal.errors import Conflict, Gone, Invalid, NotFound
-from portal.models import Event, EventGuest, EventGuestStatus, Member
+from portal.errors import AccountExists, Conflict, Gone, Invalid, NotAllowed, NotFound
+from portal.invites import service as invites
+from portal.models import (
+    DeliveryStatus,
+    Event,
+    EventGuest,
+    EventGuestStatus,
+    Invitation,
+    InvitationSource,
+    InvitationStatus,
+    Member,
+    Organization,
+)
+from portal.orgs.service import email_taken, settings_for
 from portal.policy import (
     may_create_events,
     may_invite_guest,
     may_manage_event,
     may_see_event,
+    may_send_invitations,
     oversight,
     require,
 )
@@ -637,3 +650,76 @@ def _emit(
         },
         now,
     )
+
+
+# --- a guest who joins the organisation -------------------------------------------------------
+
+
+def join_offer(session: Session, view: GuestView) -> str | None:
+    """Why a guest can't join from the event's page (None: they can). A guest who said yes
+    may join, as a referral of the member who brought them, while that member may still
+    invite and the address has no account yet."""
+    if view.guest.status not in (EventGuestStatus.ACCEPTED, EventGuestStatus.WAITING):
+        return "Accept the invitation to the event first."
+    if not may_send_invitations(view.host, settings_for(session, view.event.organization_id)):
+        return (
+            f"{view.host.full_name} can't invite new members at the moment, so joining "
+            "from this event isn't open."
+        )
+    if email_taken(session, view.guest.email):
+        return f"{view.guest.email} already has an account. Log in instead."
+    return None
+
+
+def join_as_member(
+    session: Session,
+    token_digest: str,
+    *,
+    full_name: str,
+    password: str,
+    now: datetime,
+    device_digest: str | None = None,
+) -> tuple[Member, GuestView]:
+    """The guest becomes a member linked to the member who brought them: an ACCEPTED
+    invitation with source `event` goes through the same completion as every join
+    (portal.invites.service.complete_acceptance), so counts, rewards and webhooks treat it
+    as a referral."""
+    view = open_guest_link(session, token_digest)
+    if (why_not := join_offer(session, view)) is not None:
+        if "already has an account" in why_not:
+            raise AccountExists(why_not, field="email")
+        raise NotAllowed(why_not)
+    organization = session.get(Organization, view.event.organization_id)
+    assert organization is not None
+    invitation = Invitation(
+        organization_id=view.event.organization_id,
+        unit_id=view.host.unit_id,
+        inviter_id=view.host.id,
+        email=view.guest.email,
+        full_name=(full_name or "").strip()[:MAX_NAME],
+        # No secret of its own (the guest came with the event's token); unique, never empty.
+        secret_digest=digest(secrets.token_urlsafe(32)),
+        status=InvitationStatus.ACCEPTED.value,
+        created_at=now,
+        updated_at=now,
+        sent_at=now,
+        expires_at=now,
+        first_visited_at=now,
+        accepted_at=now,
+        delivery_status=DeliveryStatus.SENT.value,  # nothing to deliver
+        source=InvitationSource.EVENT.value,
+    )
+    session.add(invitation)
+    session.flush()
+    member = invites.complete_acceptance(
+        session,
+        invitation,
+        organization,
+        email=view.guest.email,
+        full_name=full_name,
+        password=password,
+        now=now,
+        reach=None,  # the event's e-mail reached this address
+        device_digest=device_digest,
+    )
+    return member, view

@@ -9,6 +9,7 @@ import io
 from flask import (
     Blueprint,
     Response,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -23,10 +24,13 @@ from portal.clock import utcnow
 from portal.db import get_session
 from portal.errors import DomainError
 from portal.events import service as events
-from portal.events.forms import AnswerForm, EventForm, GuestForm
+from portal.events.forms import AnswerForm, EventForm, GuestForm, GuestJoinForm
 from portal.events.mail import when_text
-from portal.models import Event
+from portal.extensions import limiter
+from portal.models import Event, Organization
 from portal.policy import may_create_events, may_manage_event, require
+from portal.web.devices import device_digest
+from portal.web.joining import already_member, welcome
 from portal.web.unit_of_work import submit
 
 bp = Blueprint("events", __name__)
@@ -214,7 +218,9 @@ def guest_link() -> ResponseReturnValue:
     return _guest_page(AnswerForm(), 200)
 
 
-def _guest_page(form: AnswerForm, status: int) -> ResponseReturnValue:
+def _guest_page(
+    form: AnswerForm, status: int, join_form: GuestJoinForm | None = None
+) -> ResponseReturnValue:
     digest = session.get(SESSION_KEY)
     if not digest:
         return _guest_problem(
@@ -227,13 +233,21 @@ def _guest_page(form: AnswerForm, status: int) -> ResponseReturnValue:
     if request.method == "GET":
         form.full_name.data = view.guest.full_name
         form.email.data = view.guest.email
+    # Prefixed: the answer form above has a Full name field too, and ids must be unique.
+    join_form = join_form or GuestJoinForm(prefix="join", data={"full_name": view.guest.full_name})
     return render_template(
         "events/guest.html",
         view=view,
         when=when_text(view.event),
         form=form,
+        join_form=join_form,
+        org_name=current_org_name(view.event.organization_id),
+        # Signed-in members are already in; the offer is for the guest's own browser.
+        join_refused=None
+        if current_user.is_authenticated
+        else events.join_offer(get_session(), view),
+        signed_in=current_user.is_authenticated,
         started=view.event.starts_at <= utcnow(),
-        brand_org=None,
     ), status
 
 
@@ -282,3 +296,41 @@ def guest_accept() -> ResponseReturnValue:
 @bp.route("/guest/decline", methods=["POST"])
 def guest_decline() -> ResponseReturnValue:
     return _answer(False)
+
+
+@bp.route("/guest/join", methods=["POST"])
+@limiter.limit(lambda: current_app.config["JOIN_LIMIT_PER_IP"], scope="join-ip")
+def guest_join() -> ResponseReturnValue:
+    """Join the organisation from the event: a referral of the member who brought them."""
+    if (page := already_member()) is not None:
+        return page
+    digest = session.get(SESSION_KEY)
+    form = GuestJoinForm(prefix="join")
+    if not digest:
+        return _guest_problem(
+            events.GuestLinkInvalid("Open the link from your invitation e-mail to answer.")
+        )
+    if not form.validate_on_submit():
+        return _guest_page(AnswerForm(), 422, form)
+    joined = submit(
+        form,
+        lambda: events.join_as_member(
+            get_session(),
+            digest,
+            full_name=form.full_name.data or "",
+            password=form.password.data or "",
+            now=utcnow(),
+            device_digest=device_digest(),
+        ),
+    )
+    if not joined.ok:
+        return _guest_page(AnswerForm(), joined.status, form)
+    assert joined.value is not None
+    member, view = joined.value
+    org_name = current_org_name(view.event.organization_id)
+    return welcome(member, org_name, view.host.full_name, SESSION_KEY)
+
+
+def current_org_name(organization_id: int) -> str:
+    org = get_session().get(Organization, organization_id)
+    return org.name if org else ""

@@ -1,6 +1,6 @@
 """An organiser creates an event, a member invites a guest, and the guest accepts from the
-link in their e-mail, in a browser of their own (no account); the organiser sees who
-brought whom."""
+link in their e-mail, in a browser of their own (no account), then joins the organisation
+as the member's referral; the organiser sees who brought whom."""
 
 from __future__ import annotations
 
@@ -76,6 +76,14 @@ def test_an_organiser_creates_an_event_a_member_invites_a_guest_who_accepts(
     expect(guest_page.get_by_label("Email", exact=True)).to_have_value(GUEST)
     guest_page.get_by_role("button", name="Accept").click()
     expect(guest_page.get_by_text("Thank you: you have a place.")).to_be_visible()
+
+    # Later the guest joins the organisation: a referral of the member who brought them.
+    join = guest_page.get_by_role("region", name="Join Event Club")
+    join.get_by_label("Password").fill("a long enough password")
+    join.get_by_role("button", name="Join Event Club").click()
+    expect(
+        guest_page.get_by_text("Welcome to Event Club, Gina Guest! You joined at Max Member's")
+    ).to_be_visible()
 
     log_in(page, organiser.email)
     page.get_by_role("link", name="Events", exact=True).click()

@@ -14,9 +14,18 @@ from portal.clock import utcnow
 from portal.delivery.worker import Worker
 from portal.errors import DomainError, NotAllowed
 from portal.events import service as events
-from portal.models import Event, EventGuest, OutboxItem, WebhookEndpoint
+from portal.models import (
+    Event,
+    EventGuest,
+    Invitation,
+    Member,
+    Organization,
+    OutboxItem,
+    WebhookEndpoint,
+)
 from portal.roles import Role
 from tests.factories import make_member, make_unit
+from tests.factories import settings as set_settings
 
 LATER = utcnow() + timedelta(days=10)
 
@@ -166,8 +175,6 @@ def test_more_places_promote_the_waiting_list_in_order(session, organiser, event
 
 
 def _org(session, member):
-    from portal.models import Organization
-
     return session.get(Organization, member.organization_id)
 
 
@@ -385,3 +392,47 @@ def test_concurrent_declines_promote_each_waiting_guest_once_in_order(
     statuses = [session.get(EventGuest, g.id).status for g, _ in guests]
     assert statuses == ["declined"] * 3 + ["accepted"] * 4 + ["waiting"]
     assert session.get(Event, event.id).accepted_count == 4
+
+
+# --- a guest who joins ------------------------------------------------------------------------
+
+
+def test_a_guest_who_joins_is_a_referral_of_the_member_who_brought_them(
+    session, org, organiser, event
+):
+    host = make_member(session, org, Role.USER, full_name="Max Member")
+    _guest, digest = invite(session, host, event, "joiner@example.org")
+    with pytest.raises(NotAllowed, match="Accept the invitation to the event first"):
+        events.join_as_member(
+            session, digest, full_name="Jo", password="long password", now=utcnow()
+        )
+    answer(session, digest, "joiner@example.org")
+    member, _view = events.join_as_member(
+        session, digest, full_name="Jo Joiner", password="long password", now=utcnow()
+    )
+    session.commit()
+    assert member.invited_by_id == host.id and member.email == "joiner@example.org"
+    invitation = session.get(Invitation, member.invitation_id)
+    assert (invitation.source, invitation.status, invitation.inviter_id) == (
+        "event",
+        "ACCEPTED",
+        host.id,
+    )
+    topics = [i.topic for i in session.exec(select(OutboxItem).where(OutboxItem.kind == "email"))]
+    assert "invite_accepted" in topics  # the host hears of it, as for any referral
+    with pytest.raises(DomainError, match="already has an account"):
+        events.join_as_member(
+            session, digest, full_name="Jo", password="long password", now=utcnow()
+        )
+    session.rollback()
+
+    # Only while the host may still invite.
+    other, other_digest = invite(session, host, event, "second@example.org")
+    answer(session, other_digest, "second@example.org")
+    set_settings(session, org, min_inviter_role=Role.HR_TENANT.value)
+    with pytest.raises(NotAllowed, match="can't invite new members"):
+        events.join_as_member(
+            session, other_digest, full_name="Sam", password="long password", now=utcnow()
+        )
+    session.rollback()
+    assert session.exec(select(Member).where(Member.email == "second@example.org")).first() is None

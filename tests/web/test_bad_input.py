@@ -357,6 +357,14 @@ def _guest_answer_page(client, session):
     return "/guest", "/guest/accept"
 
 
+def _guest_join_page(client, session):
+    page, _target = _guest_answer_page(client, session)
+    guest = session.exec(select(EventGuest)).one()
+    events.accept(session, guest.token_digest, email=guest.email, full_name="Guest", now=utcnow())
+    session.commit()
+    return page, "/guest/join"
+
+
 _LATER = (utcnow() + timedelta(days=10)).strftime("%Y-%m-%d")
 EVENT_FIELDS = (
     Text("title", "A title", 200, stored=(Event, "title")),
@@ -570,6 +578,16 @@ FORM_CASES = [
         _guest_answer_page,
         (Text("full_name", "A name", 200, stored=(EventGuest, "full_name")), EMAIL),
         overrides={"full_name": ["Alex Example"], "email": ["guest@example.org"]},
+    ),
+    FormCase(
+        "guest-join",
+        frozenset({"events.guest_join"}),
+        _guest_join_page,
+        (
+            Text("join-full_name", "A name", 200, stored=(Member, "full_name")),
+            Text("join-password", "A password", 1024, kind="secret"),
+        ),
+        overrides={"join-full_name": ["Alex Example"], "join-password": ["a long enough password"]},
     ),
 ]
 

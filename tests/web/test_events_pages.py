@@ -9,10 +9,10 @@ from sqlmodel import select
 
 from portal.clock import utcnow
 from portal.events import service as events
-from portal.models import Event, EventGuest
+from portal.models import Event, EventGuest, Member
 from portal.roles import Role
 from tests.conftest import csrf_token, sign_in
-from tests.factories import make_member
+from tests.factories import make_member, make_unit
 from tests.query_count import count_queries
 
 LATER = (utcnow() + timedelta(days=10)).strftime("%Y-%m-%d")
@@ -231,10 +231,60 @@ def test_the_guest_list_shows_who_brought_whom_and_its_csv_writes_formulas_as_te
 
 
 def test_another_units_event_is_not_found(client, session, org):
-    from tests.factories import make_unit
-
     north, south = make_unit(session, org), make_unit(session, org)
     hr = make_member(session, org, Role.HR_LOCAL, unit=north)
     event = make_event(session, hr)
     sign_in(client, make_member(session, org, Role.USER, unit=south))
     assert client.get(f"/events/{event.public_id}").status_code == 404
+
+
+def test_a_guest_who_accepted_joins_the_organisation_from_the_guest_page(
+    client, session, org, admin
+):
+    event = make_event(session, admin)
+    member = make_member(session, org, Role.USER, full_name="Max Member")
+    _guest, token = events.invite_guest(
+        session,
+        member,
+        event,
+        email="gina@example.org",
+        full_name="Gina",
+        message="",
+        now=utcnow(),
+    )
+    session.commit()
+    client.get(f"/guest?token={token}")
+    page = client.get("/guest").get_data(as_text=True)
+    assert "join-heading" not in page  # not before accepting
+    client.post(
+        "/guest/accept",
+        data={
+            "full_name": "Gina",
+            "email": "gina@example.org",
+            "csrf_token": csrf_token(client, "/guest"),
+        },
+    )
+    page = client.get("/guest").get_data(as_text=True)
+    assert f"Join {org.name}</button>" in page
+    short = client.post(
+        "/guest/join",
+        data={
+            "join-full_name": "Gina Guest",
+            "join-password": "short",
+            "csrf_token": csrf_token(client, "/guest"),
+        },
+    )
+    assert short.status_code == 422
+    assert "Choose a password of at least" in short.get_data(as_text=True)
+    joined = client.post(
+        "/guest/join",
+        data={
+            "join-full_name": "Gina Guest",
+            "join-password": "a long enough password",
+            "csrf_token": csrf_token(client, "/guest"),
+        },
+    )
+    assert joined.status_code == 302
+    new = session.exec(select(Member).where(Member.email == "gina@example.org")).one()
+    assert new.invited_by_id == member.id
+    assert "You joined at Max Member&#39;s invitation" in client.get("/").get_data(as_text=True)

@@ -69,5 +69,7 @@ def render_event_email(
         subject=subject,
         text=text,
         html=_INLINER.inline(html),
-        attachments=(Attachment("event.ics", "text/calendar; method=REQUEST", calendar),),
+        attachments=(
+            Attachment("event.ics", "text/calendar; method=REQUEST; charset=utf-8", calendar),
+        ),
     )

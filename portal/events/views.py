@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -63,7 +65,10 @@ def _event_form(event: Event | None = None) -> EventForm:
 @bp.route("/events")
 @login_required
 def index() -> ResponseReturnValue:
-    page = events.upcoming(get_session(), current_user, utcnow(), after=request.args.get("after"))
+    after = request.args.get("after", "")
+    if after and not re.fullmatch(r"ev-[0-9a-f]{32}", after):
+        abort(404)  # not a cursor this page made (a NUL would even upset PostgreSQL)
+    page = events.upcoming(get_session(), current_user, utcnow(), after=after or None)
     return render_template(
         "events/index.html",
         page=page,

@@ -182,7 +182,11 @@ def _moment(
         if local.tzinfo is not None:
             problems.setdefault(name, []).append("Enter the time without an offset.")
         return None
-    return local.replace(tzinfo=zone).astimezone(UTC)
+    try:
+        return local.replace(tzinfo=zone).astimezone(UTC)
+    except OverflowError:  # the first or last hours the calendar has, on a far-off clock
+        problems.setdefault(name, []).append("Enter a date between the years 2 and 9998.")
+        return None
 
 
 def _number(

@@ -97,6 +97,16 @@ def test_an_event_is_stored_in_utc_with_its_zone(session, event):
             "The end must be after the start.",
         ),
         ({"timezone": "Mars/Olympus"}, "invalid", "timezone", "Choose a time zone"),
+        (
+            {
+                "starts_local": "9999-12-31T23:30",
+                "ends_local": "9999-12-31T23:50",
+                "timezone": "Pacific/Pago_Pago",
+            },
+            "invalid",
+            "starts_at",
+            "Enter a date between",
+        ),
         ({"place": "", "online_url": ""}, "invalid", "place", "Give a place or an online link"),
         ({"capacity": 0}, "invalid", "capacity", "The capacity must be between"),
         ({"title": " "}, "invalid", "title", "A title is required."),

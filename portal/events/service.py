@@ -571,16 +571,29 @@ class GuestRow:
     host_email: str
 
 
-def guest_list(session: Session, actor: Member, event: Event) -> list[GuestRow]:
-    """Who is invited and who brought them, in one query (ix_event_guest_event_id)."""
+def guest_list(
+    session: Session,
+    actor: Member,
+    event: Event,
+    *,
+    after: int | None = None,
+    limit: int | None = None,
+) -> list[GuestRow]:
+    """Who is invited and who brought them, in one query (ix_event_guest_event_id), in
+    the order invited; a page of `limit` after the guest id `after` (keyset), or all of
+    them (the CSV, the API)."""
     require(may_manage_event(actor, event))
-    rows = session.exec(
+    statement = (
         select(EventGuest, Member.full_name, Member.email)
         .join(Member, Member.id == EventGuest.host_id)
         .where(EventGuest.event_id == event.id)
         .order_by(EventGuest.id)
-    ).all()
-    return [GuestRow(*row) for row in rows]
+    )
+    if after is not None:
+        statement = statement.where(EventGuest.id > after)
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [GuestRow(*row) for row in session.exec(statement).all()]
 
 
 def my_guests(session: Session, actor: Member, event: Event) -> list[EventGuest]:

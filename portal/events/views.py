@@ -120,9 +120,26 @@ def edit(public_id: str) -> ResponseReturnValue:
     return render_template("events/edit.html", form=form, event=event), status
 
 
+GUEST_PAGE = 100
+
+
+def _guest_cursor() -> int | None:
+    after = request.args.get("after", "")
+    if not after:
+        return None
+    if not re.fullmatch(r"[0-9]{1,18}", after):
+        abort(404)
+    return int(after)
+
+
 def _show(event: Event, guest_form: GuestForm, status: int = 200) -> ResponseReturnValue:
     db = get_session()
     organiser = bool(may_manage_event(current_user, event))
+    guests = (
+        events.guest_list(db, current_user, event, after=_guest_cursor(), limit=GUEST_PAGE + 1)
+        if organiser
+        else []
+    )
     return render_template(
         "events/show.html",
         event=event,
@@ -131,7 +148,8 @@ def _show(event: Event, guest_form: GuestForm, status: int = 200) -> ResponseRet
         mine=events.my_guests(db, current_user, event),
         left=events.allowance_left(db, event, current_user),
         organiser=organiser,
-        guests=events.guest_list(db, current_user, event) if organiser else [],
+        guests=guests[:GUEST_PAGE],
+        next_after=guests[GUEST_PAGE - 1].guest.id if len(guests) > GUEST_PAGE else None,
         counts=events.counts(db, event),
         started=event.starts_at <= utcnow(),
     ), status

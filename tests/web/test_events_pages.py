@@ -3,12 +3,14 @@ address bar), the organisers' guest list and its CSV, at a query count that does
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlmodel import select
 
 from portal.clock import utcnow
 from portal.events import service as events
+from portal.events import views as event_views
 from portal.models import Event, EventGuest, Member
 from portal.roles import Role
 from tests.conftest import csrf_token, sign_in
@@ -288,3 +290,28 @@ def test_a_guest_who_accepted_joins_the_organisation_from_the_guest_page(
     new = session.exec(select(Member).where(Member.email == "gina@example.org")).one()
     assert new.invited_by_id == member.id
     assert "You joined at Max Member&#39;s invitation" in client.get("/").get_data(as_text=True)
+
+
+def test_the_guest_list_pages_by_keyset(client, session, org, admin, monkeypatch):
+    monkeypatch.setattr(event_views, "GUEST_PAGE", 5)
+    event = make_event(session, admin, guests_per_member=20)
+    host = make_member(session, org, Role.USER)  # so the admin's own guests don't list them
+    for n in range(7):
+        events.invite_guest(
+            session,
+            host,
+            event,
+            email=f"p{n}@example.org",
+            full_name="",
+            message="",
+            now=utcnow(),
+        )
+    session.commit()
+    sign_in(client, admin)
+    first = client.get(f"/events/{event.public_id}").get_data(as_text=True)
+    assert "p4@example.org" in first and "p5@example.org" not in first
+    (after,) = re.findall(r"after=(\d+)#guests-heading", first)
+    second = client.get(f"/events/{event.public_id}?after={after}").get_data(as_text=True)
+    assert "p5@example.org" in second and "p6@example.org" in second
+    assert "p4@example.org" not in second and "More guests" not in second
+    assert client.get(f"/events/{event.public_id}?after=x").status_code == 404

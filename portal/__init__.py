@@ -69,6 +69,7 @@ def _register_outbox(app: Flask) -> None:
     from portal.api import outbox as api_outbox
     from portal.applications import outbox as applications_outbox
     from portal.delivery.registry import registry_of
+    from portal.events import outbox as events_outbox
     from portal.invites import outbox as invites_outbox
     from portal.rewards import outbox as rewards_outbox
     from portal.webhooks import outbox as webhooks_outbox
@@ -79,6 +80,7 @@ def _register_outbox(app: Flask) -> None:
     api_outbox.register(registry)
     rewards_outbox.register(registry)
     applications_outbox.register(registry)
+    events_outbox.register(registry)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -113,6 +115,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.applications import views as applications_views
     from portal.auth.views import bp as auth_bp
     from portal.devmail.views import bp as devmail_bp
+    from portal.events.views import bp as events_bp
     from portal.invites.views import bp as invites_bp
     from portal.join.views import bp as join_bp
     from portal.main.views import bp as main_bp
@@ -131,6 +134,7 @@ def _register_blueprints(app: Flask) -> None:
         referrals_bp,
         rewards_views.bp,
         applications_views.bp,
+        events_bp,
         api_bp,
     ]
     devices.install(app)

@@ -118,11 +118,13 @@ class InvitationStatus(StrEnum):
 
 
 class InvitationSource(StrEnum):
-    """How an invitation reached its invitee: an e-mail, or a member's share link (a join
-    through a link records an ACCEPTED invitation, so counts and events treat both alike)."""
+    """How an invitation reached its invitee: an e-mail, a member's share link, or an event
+    the member invited them to (a join through a link or an event records an ACCEPTED
+    invitation, so counts, rewards and events treat them all alike)."""
 
     EMAIL = "email"
     LINK = "link"
+    EVENT = "event"  # a guest of an event who joined from the event's guest page
 
 
 class DeliveryStatus(StrEnum):
@@ -731,5 +733,81 @@ class MembershipApplication(SQLModel, table=True):
     decision_note: str = Field(default="", max_length=1000)
     decided_by_id: int | None = Field(default=None, foreign_key="member.id")
     decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- events and their guests (portal/events) ----------------------------------------------
+
+
+class EventGuestStatus(StrEnum):
+    INVITED = "invited"  # the e-mail is out; no answer yet
+    ACCEPTED = "accepted"  # holds one of the event's places
+    WAITING = "waiting"  # said yes when the event was full: promoted in order
+    DECLINED = "declined"
+
+
+class Event(SQLModel, table=True):
+    """An event HR or an admin organises for their unit (unit_id) or the whole organisation
+    (unit_id None). Times are UTC; `timezone` is the IANA zone they were entered in and are
+    shown in."""
+
+    __tablename__ = "event"
+    __table_args__ = (
+        # Upcoming events, soonest first (keyset on (ends_at, id)).
+        Index("ix_event_org_ends_id", "organization_id", "ends_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("ev"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    organizer_id: int = Field(foreign_key="member.id")
+    title: str = Field(max_length=200)
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    timezone: str = Field(max_length=60)
+    place: str = Field(default="", max_length=300)
+    online_url: str = Field(default="", max_length=500)
+    description: str = Field(default="", max_length=4000)
+    capacity: int
+    guests_per_member: int
+    # Places taken: raised only by a conditional update (accepted < capacity), so concurrent
+    # accepts never take more places than there are.
+    accepted_count: int = 0
+    # The .ics SEQUENCE: raised by every edit, so calendars replace the entry (same UID).
+    sequence: int = 0
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class EventGuest(SQLModel, table=True):
+    """One guest a member (the host) invited to one event. No account: the guest's page is
+    reached with a secret token, looked up by its SHA-256 digest and kept sealed on the row
+    so later e-mails (an update, a place opening up) can carry the link again."""
+
+    __tablename__ = "event_guest"
+    __table_args__ = (
+        # One invitation per address and event, even when two hosts race.
+        Index("uq_event_guest_email", "event_id", "email", unique=True),
+        Index("ix_event_guest_event_id", "event_id", "id"),  # the guest list, CSV
+        Index("ix_event_guest_host", "event_id", "host_id", "status"),  # the allowance
+        Index("ix_event_guest_waiting", "event_id", "status", "waiting_since", "id"),
+        Index("ix_event_guest_email", "organization_id", "email"),  # a guest who joins later
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("eg"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    event_id: int = Field(foreign_key="event.id")
+    host_id: int = Field(foreign_key="member.id")
+    email: str = Field(max_length=320)
+    full_name: str = Field(default="", max_length=200)
+    message: str = Field(default="", max_length=1000)
+    token_digest: str = Field(max_length=64, unique=True)
+    sealed_token: str = Field(max_length=500)
+    status: str = Field(default=EventGuestStatus.INVITED.value, max_length=10)
+    waiting_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)

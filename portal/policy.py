@@ -311,3 +311,60 @@ def may_set_member_status(actor: Member, member: Member) -> Decision:
             "organisation admin can change their status.",
         )
     return ALLOWED
+
+
+# --- events and their guests (portal/events) ----------------------------------------------
+
+
+class EventLike(Scoped, Protocol):
+    guests_per_member: int
+
+
+def may_create_events(actor: Member) -> Decision:
+    """HR and admins organise events: for their unit (*_LOCAL) or the organisation."""
+    if not (active := _active(actor)):
+        return active
+    if actor.role_enum is Role.USER or not oversight(actor).clauses:
+        return Decision(
+            False,
+            "Events are organised by HR and admins, for their unit or organisation. "
+            "You can invite guests to the events listed on the Events page.",
+        )
+    return ALLOWED
+
+
+def may_manage_event(actor: Member, event: Scoped) -> Decision:
+    """Edit an event and see its guest list (CSV too): HR and admins who oversee it."""
+    if not (active := _active(actor)):
+        return active
+    if oversees(actor, event):
+        return ALLOWED
+    return Decision(False, "Only HR and admins responsible for this event can do that.")
+
+
+def may_see_event(actor: Member, event: Scoped) -> Decision:
+    """Members see their organisation's events and their own unit's; organisers all
+    they oversee."""
+    if not (active := _active(actor)):
+        return active
+    if actor.organization_id == event.organization_id and (
+        event.unit_id is None or event.unit_id == actor.unit_id or oversees(actor, event)
+    ):
+        return ALLOWED
+    return Decision(False, "This event isn't open to you.")
+
+
+def may_invite_guest(actor: Member, event: EventLike, invited_so_far: int) -> Decision:
+    """Invite one more guest: whoever sees the event, within its allowance per member
+    (`invited_so_far`: the actor's guests of this event who haven't declined)."""
+    if not (sees := may_see_event(actor, event)):
+        return sees
+    if invited_so_far >= event.guests_per_member:
+        allowance = event.guests_per_member
+        return Decision(
+            False,
+            f"You have invited your {allowance} guest{'' if allowance == 1 else 's'} "
+            "for this event, the most each member may bring.",
+            code="guest_allowance_reached",
+        )
+    return ALLOWED

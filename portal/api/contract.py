@@ -33,6 +33,7 @@ from portal.audit.service import ACTIONS, CHANNELS
 from portal.email_addresses import MAX_LENGTH as EMAIL_MAX
 from portal.email_addresses import normalise_email
 from portal.errors import DomainError, problem_kinds
+from portal.events import service as event_rules
 from portal.invites.service import MAX_MESSAGE, MAX_NAME, MAX_PART_NAME
 from portal.roles import MemberStatus
 from portal.validation import text_problem
@@ -317,9 +318,10 @@ class Invite(ApiModel):
         description="When the organisation's automatic reminder e-mail was queued for the "
         "invitee (at most once per invitation; it carries a fresh link and keeps the expiry)."
     )
-    source: Literal["email", "link"] = Field(
-        description="How it reached the invitee: an e-mail, or the inviter's share link (a "
-        "join through a link is recorded as a LINKED invitation)."
+    source: Literal["email", "link", "event"] = Field(
+        description="How it reached the invitee: an e-mail, the inviter's share link, or an "
+        "event the inviter brought them to as a guest (a join through a link or an event is "
+        "recorded as a LINKED invitation)."
     )
 
 
@@ -621,3 +623,82 @@ SCHEMAS: tuple[type[ApiModel], ...] = (
     AuditEventList,
     Problem,
 )
+
+
+# --- events and their guests (portal/events) ------------------------------------------------
+
+_LOCAL_TIME = (
+    "A date and time on the event's own clock (timeZone), without an offset, "
+    "e.g. `2027-03-14T18:30`."
+)
+
+
+class NewEvent(ApiModel):
+    title: Text("A title", documented_max=event_rules.MAX_TITLE)
+    starts_at: Text("A time", max_length=40) = Field(description=_LOCAL_TIME)
+    ends_at: Text("A time", max_length=40) = Field(description=_LOCAL_TIME)
+    time_zone: Text("A time zone", max_length=60) = Field(
+        description="An IANA time zone name, e.g. `Europe/Berlin`."
+    )
+    place: Text("The place", documented_max=event_rules.MAX_PLACE) | None = Field(
+        None, description="Where it happens (a place, an online link, or both)."
+    )
+    online_url: Text("The online link", documented_max=event_rules.MAX_URL) | None = Field(
+        None, description="A video call link (https://…)."
+    )
+    description: (
+        Text("The description", multiline=True, documented_max=event_rules.MAX_DESCRIPTION) | None
+    ) = None
+    capacity: int = Field(description="Places for guests.", ge=1, le=event_rules.MAX_CAPACITY)
+    guests_per_member: int = Field(
+        description="How many guests each member may invite.",
+        ge=0,
+        le=event_rules.MAX_GUESTS_PER_MEMBER,
+    )
+
+
+class EventListQuery(ApiModel):
+    cursor: Annotated[str, Field(max_length=ID_MAX_LENGTH)] | None = Field(
+        None, description="The previous page's nextCursor."
+    )
+
+
+class EventAnswer(ApiModel):
+    """An event."""
+
+    id: str = Field(description="Public id (`ev-…`).")
+    title: str
+    starts_at: Timestamp
+    ends_at: Timestamp
+    time_zone: str = Field(description="The IANA zone the event's times are shown in.")
+    place: str
+    online_url: str
+    description: str
+    capacity: int
+    guests_per_member: int
+    accepted: int = Field(description="Places taken.")
+    organizer_id: MemberId
+    unit: str | None = Field(description="The unit it is for; null: the whole organisation.")
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class EventList(ApiModel):
+    data: list[EventAnswer] = Field(max_length=event_rules.PAGE)
+    next_cursor: str | None = Field(description="Pass as cursor for the next page.")
+
+
+class EventGuestAnswer(ApiModel):
+    """A guest of an event."""
+
+    id: str = Field(description="Public id (`eg-…`).")
+    email: str
+    full_name: str
+    status: Literal["INVITED", "ACCEPTED", "WAITING", "DECLINED"]
+    invited_by: Inviter = Field(description="The member who invited them.")
+    invited_at: Timestamp
+    answered_at: Timestamp | None
+
+
+class EventGuestList(ApiModel):
+    data: list[EventGuestAnswer]

@@ -37,6 +37,8 @@ SCOPES = {
     "read-rewards": "Read members' referral rewards, benefit codes included",
     "read-applications": "Read membership applications in the owner's scope (HR and admins)",
     "decide-applications": "Approve or reject membership applications as the token's owner",
+    "read-events": "List upcoming events and (for their organisers) their guests",
+    "write-events": "Create events (for tokens of HR and admins)",
 }
 TOKEN_PREFIX = "mpt_"  # noqa: S105 (not a secret: makes tokens recognisable to scanners)
 DISPLAY_PREFIX_LENGTH = 12  # "mpt_" and 8 characters of the secret part

@@ -14,6 +14,8 @@ from functools import partial
 
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from flask_limiter.errors import RateLimitExceeded
+from pydantic.alias_generators import to_camel
+from sqlmodel import select
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from portal.api import contract, openapi, problems, queries, serializers, tokens
@@ -27,11 +29,12 @@ from portal.clock import utcnow
 from portal.db import get_session
 from portal.delivery.smtp import reach
 from portal.errors import DomainError, NotAllowed
+from portal.events import service as events
 from portal.extensions import client_ip, csrf, limiter
 from portal.invites import service as invites
 from portal.invites.mail import join_url
 from portal.lookups import get_in_org
-from portal.models import ApplicationStatus, Member
+from portal.models import ApplicationStatus, Event, EventGuestStatus, Member, Unit
 from portal.policy import may_read_audit_log, may_review_applications, require
 from portal.referrals import service as referrals
 from portal.rewards import queries as reward_queries
@@ -49,7 +52,7 @@ PUBLIC_ENDPOINTS = {"api.openapi_document", "api.docs", "api.unknown"}
 
 
 # Path parameters by the view's name; the document calls each of them `id`.
-PATH_PARAMETERS = {"invite_id": "id", "member_id": "id"}
+PATH_PARAMETERS = {"invite_id": "id", "member_id": "id", "event_id": "id"}
 INVITE_ID = "The invitation's public id (`iv-…`)."
 # What any operation with a JSON body can also answer.
 BODY_CODES = ("bad_request", "too_large", "unsupported_media_type", "invalid")
@@ -598,6 +601,160 @@ def decide_application(application_id: str, body: contract.ApplicationDecision) 
         )
     )
     return json_answer(_applications([application_queries.one(session, application)])[0])
+
+
+# --- events and their guests ---------------------------------------------------------------
+
+EVENT_REFUSALS = ("event_in_past", "event_ends_before_start")
+
+
+def _event_answer(event: Event, units: dict[int, str], organizers: dict[int, str]):
+    return contract.EventAnswer(
+        id=event.public_id,
+        title=event.title,
+        starts_at=event.starts_at,
+        ends_at=event.ends_at,
+        time_zone=event.timezone,
+        place=event.place,
+        online_url=event.online_url,
+        description=event.description,
+        capacity=event.capacity,
+        guests_per_member=event.guests_per_member,
+        accepted=event.accepted_count,
+        organizer_id=organizers[event.organizer_id],
+        unit=units.get(event.unit_id) if event.unit_id is not None else None,
+        created_at=event.created_at,
+        updated_at=event.updated_at,
+    )
+
+
+def _event_answers(rows: list[Event]) -> list[contract.EventAnswer]:
+    """The events with their units and organisers, in one query each (not one per event)."""
+    session = get_session()
+    unit_ids = {e.unit_id for e in rows if e.unit_id is not None}
+    organizer_ids = {e.organizer_id for e in rows}
+    units = dict(session.exec(select(Unit.id, Unit.name).where(Unit.id.in_(unit_ids))).all())
+    organizers = dict(
+        session.exec(select(Member.id, Member.public_id).where(Member.id.in_(organizer_ids))).all()
+    )
+    return [_event_answer(event, units, organizers) for event in rows]
+
+
+@bp.get("/v1/events")
+@operation(
+    "listEvents",
+    scope="read-events",
+    query=contract.EventListQuery,
+    answers={200: (contract.EventList, "A page of upcoming events.")},
+    refusals=("invalid",),
+)
+def list_events(query: contract.EventListQuery) -> Response:
+    """List upcoming events
+
+    The events not yet over that the token's owner may see (the organisation's, their
+    unit's, and those they organise), soonest end first, a page at a time.
+    """
+    page = events.upcoming(get_session(), g.api.owner, utcnow(), after=query.cursor)
+    return json_answer(
+        contract.EventList(data=_event_answers(page.events), next_cursor=page.next_after)
+    )
+
+
+def _camel_fields(operation: Callable[[], Event]) -> Event:
+    """The service names fields as the web form does; the API names them in camelCase.
+    (Inside @idempotent's unit of work: it commits, or rolls back on the refusal.)"""
+    try:
+        return operation()
+    except DomainError as error:
+        by_field = error.details.get("problems")
+        if not isinstance(by_field, dict):
+            raise
+        names = {"timezone": "time_zone"}
+        refusal = problems.FieldErrors(
+            [
+                (to_camel(names.get(name, name)), message)
+                for name, messages in by_field.items()
+                for message in messages
+            ]
+        )
+        refusal.code = error.code  # event_in_past, event_ends_before_start or invalid
+        raise refusal from error
+
+
+@bp.post("/v1/events")
+@operation(
+    "createEvent",
+    scope="write-events",
+    body=contract.NewEvent,
+    answers={201: (contract.EventAnswer, "Created.")},
+    refusals=(*BODY_CODES, "not_allowed", *EVENT_REFUSALS, "idempotency_key_reused"),
+)
+@idempotent()
+def create_event(body: contract.NewEvent) -> Response:
+    """Create an event
+
+    With the same rules as the web form, for the token owner's unit (HR and admins of a
+    unit) or organisation (organisation-wide HR and admins): the times are on the clock
+    of timeZone. event_in_past and event_ends_before_start say which rule refused it.
+    """
+    data = events.EventInput(
+        title=body.title,
+        starts_local=body.starts_at,
+        ends_local=body.ends_at,
+        timezone=body.time_zone,
+        place=body.place or "",
+        online_url=body.online_url or "",
+        description=body.description or "",
+        capacity=body.capacity,
+        guests_per_member=body.guests_per_member,
+    )
+    event = _camel_fields(lambda: events.create_event(get_session(), g.api.owner, data, utcnow()))
+    (answer,) = _event_answers([event])
+    return json_answer(answer, 201)
+
+
+@bp.get("/v1/events/<event_id>/guests")
+@operation(
+    "listEventGuests",
+    scope="read-events",
+    path_id="The event's public id (`ev-…`).",
+    answers={200: (contract.EventGuestList, "The event's guests, in the order invited.")},
+    refusals=("not_found", "not_allowed"),
+)
+def list_event_guests(event_id: str) -> Response:
+    """List an event's guests
+
+    Every guest with who invited them, for HR and admins who oversee the event (the
+    token's owner).
+    """
+    session, owner = get_session(), g.api.owner
+    event = events.get_event(session, owner, event_id)
+    rows = events.guest_list(session, owner, event)
+    hosts = dict(
+        session.exec(
+            select(Member.id, Member.public_id).where(
+                Member.id.in_({row.guest.host_id for row in rows})
+            )
+        ).all()
+    )
+    return json_answer(
+        contract.EventGuestList(
+            data=[
+                contract.EventGuestAnswer(
+                    id=row.guest.public_id,
+                    email=row.guest.email,
+                    full_name=row.guest.full_name,
+                    status=events.API_STATUS[EventGuestStatus(row.guest.status)],
+                    invited_by=contract.Inviter(
+                        id=hosts[row.guest.host_id], full_name=row.host_name
+                    ),
+                    invited_at=row.guest.created_at,
+                    answered_at=row.guest.answered_at,
+                )
+                for row in rows
+            ]
+        )
+    )
 
 
 # --- the audit log -------------------------------------------------------------------------

@@ -15,9 +15,11 @@ import smtplib
 import socket
 import ssl
 import threading
+from email import encoders
 from email.charset import QP, Charset
 from email.header import Header
 from email.headerregistry import Address
+from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
@@ -29,7 +31,7 @@ from sqlmodel import Session
 
 from portal.clock import utcnow
 from portal.delivery.errors import DeliveryFailed, PermanentFailure
-from portal.delivery.message import RenderedEmail
+from portal.delivery.message import Attachment, RenderedEmail
 from portal.email_addresses import (
     ASCII_ONLY,
     EVERY_ADDRESS,
@@ -216,6 +218,14 @@ def build_message(
     message = MIMEMultipart("alternative", boundary=f"==portal-{secrets.token_hex(8)}==")
     message.attach(MIMEText(email.text, "plain", _UTF8_QP))
     message.attach(MIMEText(email.html, "html", _UTF8_QP))
+    if email.attachments:
+        # multipart/mixed around the alternatives: mail clients show the text or the HTML
+        # and offer each attachment (a calendar entry's "Add to calendar").
+        alternatives = message
+        message = MIMEMultipart("mixed", boundary=f"==portal-{secrets.token_hex(8)}==")
+        message.attach(alternatives)
+        for attachment in email.attachments:
+            message.attach(_attachment_part(attachment))
     subject = one_line(email.subject)
     message["Subject"] = Header(subject, "us-ascii" if subject.isascii() else "utf-8")
     message["From"] = sender_header(sender)[0]
@@ -224,6 +234,16 @@ def build_message(
     message["Message-ID"] = msg_id
     # smtplib passes bytes through as they are: the line ends must already be CRLF.
     return message.as_bytes(policy=_SMTP_LINES)
+
+
+def _attachment_part(attachment: Attachment) -> MIMEBase:
+    maintype, _, rest = attachment.content_type.partition("/")
+    subtype, *params = (part.strip() for part in rest.split(";"))
+    part = MIMEBase(maintype, subtype, **dict(p.split("=", 1) for p in params if "=" in p))
+    part.set_payload(attachment.data)
+    encoders.encode_base64(part)
+    part.add_header("Content-Disposition", "attachment", filename=one_line(attachment.filename))
+    return part
 
 
 # --- sending ----------------------------------------------------------------------------------

@@ -35,6 +35,9 @@ EVENT_LABELS = {
     "APPLICATION_SUBMITTED": "APPLICATION_SUBMITTED — someone joined and awaits approval",
     "APPLICATION_APPROVED": "APPLICATION_APPROVED — a membership application was approved",
     "APPLICATION_REJECTED": "APPLICATION_REJECTED — a membership application was rejected",
+    "EVENT_GUEST_INVITED": "EVENT_GUEST_INVITED — a member invited a guest to an event",
+    "EVENT_GUEST_ACCEPTED": "EVENT_GUEST_ACCEPTED — an event guest accepted (or got a place)",
+    "EVENT_GUEST_DECLINED": "EVENT_GUEST_DECLINED — an event guest declined",
 }
 
 

@@ -36,6 +36,10 @@ EVENT_TYPES = (
     "APPLICATION_SUBMITTED",
     "APPLICATION_APPROVED",
     "APPLICATION_REJECTED",
+    # Event guests (portal/events): invited by a member, accepted (or waiting), declined.
+    "EVENT_GUEST_INVITED",
+    "EVENT_GUEST_ACCEPTED",
+    "EVENT_GUEST_DECLINED",
 )
 TEST_EVENT = "INVITE_TEST"
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from playwright.sync_api import Page, expect
 
 from portal.clock import utcnow
+from portal.events import service as events
 from portal.rewards import service as rewards
 from portal.roles import Role
 from tests.e2e.helpers import log_in
@@ -115,3 +118,51 @@ def test_the_application_pages_with_errors_shown(page: Page, db):
     expect(page.get_by_role("heading", name="Edit a registration question")).to_be_visible()
     page.goto("/applications?status=approved")
     expect(page.get_by_role("heading", name="Applications")).to_be_visible()
+
+
+def test_the_event_pages_with_errors_shown_and_a_full_event(page: Page, db):
+    """The event form with refusals, the guest page of a full event, an unknown guest link."""
+    org = make_org(db, "Axe Events Club")
+    admin = make_member(db, org, Role.ADMIN_TENANT, email="axe-events@example.org")
+    later = (utcnow() + timedelta(days=10)).strftime("%Y-%m-%d")
+    event = events.create_event(
+        db,
+        admin,
+        events.EventInput(
+            "Full house",
+            f"{later}T18:00",
+            f"{later}T22:00",
+            "Europe/Berlin",
+            place="Town hall",
+            capacity=1,
+            guests_per_member=2,
+        ),
+        utcnow(),
+    )
+    first, _ = events.invite_guest(
+        db, admin, event, email="first@example.org", full_name="First", message="", now=utcnow()
+    )
+    _late, late_token = events.invite_guest(
+        db, admin, event, email="late@example.org", full_name="Late", message="", now=utcnow()
+    )
+    db.commit()
+    events.accept(
+        db, first.token_digest, email="first@example.org", full_name="First", now=utcnow()
+    )
+    db.commit()
+    log_in(page, admin.email)
+    page.goto("/events/new")
+    page.get_by_role("button", name="Create event").click()
+    expect(page.get_by_text("A title is required.")).to_be_visible()
+    page.goto(f"/events/{event.public_id}")
+    expect(page.get_by_role("heading", name="Guest list")).to_be_visible()
+    page.goto("/events")
+    expect(page.get_by_role("heading", name="Upcoming events")).to_be_visible()
+
+    page.context.clear_cookies()
+    page.goto(f"/guest?token={late_token}")
+    page.get_by_role("button", name="Accept").click()
+    expect(page.get_by_text("This event is full.", exact=False).first).to_be_visible()
+    expect(page.get_by_role("heading", name="Join Axe Events Club")).to_be_visible()
+    response = page.goto("/guest?token=no-such-token")
+    assert response is not None and response.status == 404

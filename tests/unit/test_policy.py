@@ -10,15 +10,19 @@ from sqlmodel import select
 
 from portal.clock import utcnow
 from portal.invites.queries import in_scope
-from portal.models import Invitation, InvitationSettings, Member
+from portal.models import Event, Invitation, InvitationSettings, Member
 from portal.policy import (
     may_approve_adhesion,
+    may_create_events,
+    may_invite_guest,
     may_make_campaign_links,
+    may_manage_event,
     may_manage_invitation,
     may_manage_settings,
     may_pick_template,
     may_read_audit_log,
     may_review_applications,
+    may_see_event,
     may_send_invitations,
     may_share_links,
 )
@@ -242,3 +246,72 @@ def test_the_list_filter_selects_exactly_the_invitations_the_policy_lets_one_man
         allowed = {i.id for i in everything if may_manage_invitation(actor, i)}
         assert listed == allowed, (actor.role, actor.unit_id)
         assert listed, "everyone sees at least their own"
+
+
+# --- events (portal/events) -------------------------------------------------------------------
+
+
+def an_event(unit: int | None, org: int = ORG, guests_per_member: int = 2):
+    return Event(
+        organization_id=org,
+        unit_id=unit,
+        organizer_id=1,
+        title="E",
+        timezone="UTC",
+        starts_at=utcnow(),
+        ends_at=utcnow(),
+        capacity=10,
+        guests_per_member=guests_per_member,
+        created_at=utcnow(),
+        updated_at=utcnow(),
+    )
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("unit", [OWN_UNIT, None])
+def test_who_may_create_events(role, unit):
+    expected = role in (Role.HR_TENANT, Role.ADMIN_TENANT) or (
+        role in (Role.HR_LOCAL, Role.ADMIN_LOCAL) and unit is not None
+    )
+    assert bool(may_create_events(member(role, unit=unit))) is expected
+
+
+@pytest.mark.parametrize(
+    ("role", "event_unit", "event_org", "manage", "see"),
+    [
+        (role, event_unit, event_org, manage, see)
+        for role in Role
+        for event_unit, event_org in (
+            (OWN_UNIT, ORG),
+            (OTHER_UNIT, ORG),
+            (None, ORG),
+            (OWN_UNIT, OTHER_ORG),
+        )
+        for manage in [
+            event_org == ORG
+            and (
+                role in (Role.HR_TENANT, Role.ADMIN_TENANT)
+                or (role in (Role.HR_LOCAL, Role.ADMIN_LOCAL) and event_unit == OWN_UNIT)
+            )
+        ]
+        for see in [manage or (event_org == ORG and event_unit in (OWN_UNIT, None))]
+    ],
+)
+def test_who_may_manage_and_see_an_event(role, event_unit, event_org, manage, see):
+    actor, event = member(role), an_event(event_unit, event_org)
+    assert bool(may_manage_event(actor, event)) is manage
+    assert bool(may_see_event(actor, event)) is see
+    assert bool(may_invite_guest(actor, event, invited_so_far=1)) is see
+    refused = may_invite_guest(actor, event, invited_so_far=2)
+    assert not refused
+    if see:
+        assert refused.code == "guest_allowance_reached"
+        assert "your 2 guests" in refused.reason
+
+
+def test_inactive_members_may_not_touch_events():
+    gone = member(Role.ADMIN_TENANT, status=MemberStatus.DISABLED.value)
+    event = an_event(None)
+    assert not may_create_events(gone)
+    assert not may_manage_event(gone, event)
+    assert not may_see_event(gone, event)

@@ -107,6 +107,9 @@ def test_the_document_is_openapi_3_1_with_every_operation_of_the_issue(client):
         ("/members/{id}/rewards", "get"),
         ("/applications", "get"),
         ("/applications/{id}/decision", "post"),
+        ("/events", "get"),
+        ("/events", "post"),
+        ("/events/{id}/guests", "get"),
     }
     invite = document["components"]["schemas"]["Invite"]["properties"]
     assert set(invite) == {

@@ -16,6 +16,7 @@ import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -27,11 +28,14 @@ from sqlmodel import Session, SQLModel, select
 
 from portal.clock import utcnow
 from portal.email_templates import service as email_templates
+from portal.events import service as events
 from portal.invites import service as invites
 from portal.models import (
     ApiToken,
     Benefit,
     EmailTemplate,
+    Event,
+    EventGuest,
     Invitation,
     Member,
     MembershipApplication,
@@ -392,6 +396,79 @@ QUESTION_FIELDS = (
     Text("options", "The options", 100, multiline=True),
 )
 
+
+def _an_event(session, admin):
+    later = utcnow() + timedelta(days=10)
+    event = events.create_event(
+        session,
+        admin,
+        events.EventInput(
+            "Summer party",
+            later.strftime("%Y-%m-%dT18:00"),
+            later.strftime("%Y-%m-%dT22:00"),
+            "Europe/Berlin",
+            place="Town hall",
+            capacity=10,
+            guests_per_member=3,
+        ),
+        utcnow(),
+    )
+    session.commit()
+    return event
+
+
+def _new_event_page(client, session):
+    as_admin(client, session)
+    return "/events/new", "/events/new"
+
+
+def _edit_event_page(client, session):
+    event = _an_event(session, as_admin(client, session))
+    path = f"/events/{event.public_id}/edit"
+    return path, path
+
+
+def _invite_guest_page(client, session):
+    event = _an_event(session, as_admin(client, session))
+    return f"/events/{event.public_id}", f"/events/{event.public_id}/guests"
+
+
+def _guest_answer_page(client, session):
+    admin = make_member(session, make_org(session, "Bad Input Club"), Role.ADMIN_TENANT)
+    event = _an_event(session, admin)
+    _guest, token = events.invite_guest(
+        session, admin, event, email="guest@example.org", full_name="", message="", now=utcnow()
+    )
+    session.commit()
+    assert client.get(f"/guest?token={token}").status_code == 302
+    return "/guest", "/guest/accept"
+
+
+def _guest_join_page(client, session):
+    page, _target = _guest_answer_page(client, session)
+    guest = session.exec(select(EventGuest)).one()
+    events.accept(session, guest.token_digest, email=guest.email, full_name="Guest", now=utcnow())
+    session.commit()
+    return page, "/guest/join"
+
+
+_LATER = (utcnow() + timedelta(days=10)).strftime("%Y-%m-%d")
+EVENT_FIELDS = (
+    Text("title", "A title", 200, stored=(Event, "title")),
+    Text("starts_at", "A time", 16),
+    Text("place", "The place", 300, stored=(Event, "place")),
+    Text("online_url", "The online link", 500, kind="url"),
+    Text("description", "The description", 4000, multiline=True, stored=(Event, "description")),
+)
+EVENT_OVERRIDES = {
+    "title": ["Summer party"],
+    "starts_at": [f"{_LATER}T18:00"],
+    "ends_at": [f"{_LATER}T22:00"],
+    "place": ["Town hall"],
+    "capacity": ["10"],
+    "guests_per_member": ["2"],
+}
+
 EMAIL = Text("email", "An e-mail address", 320, kind="email")
 FULL_NAME = Text("full_name", "A name", 200)
 TEMPLATE_FIELDS = (
@@ -606,6 +683,55 @@ FORM_CASES = [
         ),
         overrides={"decision": ["reject"]},
     ),
+    FormCase(
+        "new-event",
+        frozenset({"events.new"}),
+        _new_event_page,
+        EVENT_FIELDS,
+        overrides=EVENT_OVERRIDES,
+    ),
+    FormCase(
+        "edit-event",
+        frozenset({"events.edit"}),
+        _edit_event_page,
+        EVENT_FIELDS,
+        overrides={"starts_at": EVENT_OVERRIDES["starts_at"]},
+    ),
+    FormCase(
+        "invite-guest",
+        frozenset({"events.invite"}),
+        _invite_guest_page,
+        (
+            EMAIL,
+            Text("full_name", "A name", 200, stored=(EventGuest, "full_name")),
+            Text(
+                "message",
+                "The personal message",
+                1000,
+                multiline=True,
+                stored=(EventGuest, "message"),
+            ),
+        ),
+        overrides={"email": ["guest@example.org"], "full_name": ["Alex Example"]},
+    ),
+    FormCase(
+        # Accept and Decline are the two buttons of one form: the same fields, the same rules.
+        "guest-answer",
+        frozenset({"events.guest_accept", "events.guest_decline"}),
+        _guest_answer_page,
+        (Text("full_name", "A name", 200, stored=(EventGuest, "full_name")), EMAIL),
+        overrides={"full_name": ["Alex Example"], "email": ["guest@example.org"]},
+    ),
+    FormCase(
+        "guest-join",
+        frozenset({"events.guest_join"}),
+        _guest_join_page,
+        (
+            Text("join-full_name", "A name", 200, stored=(Member, "full_name")),
+            Text("join-password", "A password", 1024, kind="secret"),
+        ),
+        overrides={"join-full_name": ["Alex Example"], "join-password": ["a long enough password"]},
+    ),
 ]
 
 
@@ -738,6 +864,22 @@ def _api_decision(client, session):
     return Api(client, make_token(session, admin)), path, {"decision": "reject", "note": "No"}
 
 
+def _api_event(client, session):
+    admin = make_member(session, make_org(session, "Bad Input Club"), Role.ADMIN_TENANT)
+    body = {
+        "title": "Summer party",
+        "startsAt": f"{_LATER}T18:00",
+        "endsAt": f"{_LATER}T22:00",
+        "timeZone": "Europe/Berlin",
+        "place": "Town hall",
+        "onlineUrl": "https://example.org/call",
+        "description": "Bring a friend.",
+        "capacity": 10,
+        "guestsPerMember": 2,
+    }
+    return Api(client, make_token(session, admin)), "/events", body
+
+
 API_CASES = [
     ApiCase(
         "decide-application",
@@ -782,6 +924,26 @@ API_CASES = [
             Text("email", "An e-mail address", 320, kind="email"),
             Text("fullName", "A name", 200, stored=(Member, "full_name")),
             Text("password", "A password", 1024, kind="secret"),
+        ),
+    ),
+    ApiCase(
+        "create-event",
+        "api.create_event",
+        _api_event,
+        (
+            Text("title", "A title", 200, stored=(Event, "title")),
+            Text("startsAt", "A time", 40),
+            Text("endsAt", "A time", 40),
+            Text("timeZone", "A time zone", 60),
+            Text("place", "The place", 300, stored=(Event, "place")),
+            Text("onlineUrl", "The online link", 500, kind="url"),
+            Text(
+                "description",
+                "The description",
+                4000,
+                multiline=True,
+                stored=(Event, "description"),
+            ),
         ),
     ),
 ]

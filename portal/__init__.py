@@ -67,6 +67,7 @@ def _register_outbox(app: Flask) -> None:
     """What the outbox worker delivers and runs: each capability says so itself, so the
     engine in portal/delivery/ imports none of them."""
     from portal.api import outbox as api_outbox
+    from portal.bulk import outbox as bulk_outbox
     from portal.delivery.registry import registry_of
     from portal.invites import outbox as invites_outbox
     from portal.rewards import outbox as rewards_outbox
@@ -77,6 +78,7 @@ def _register_outbox(app: Flask) -> None:
     webhooks_outbox.register(registry)
     api_outbox.register(registry)
     rewards_outbox.register(registry)
+    bulk_outbox.register(registry)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -109,6 +111,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.analytics.views import bp as analytics_bp
     from portal.api.views import bp as api_bp
     from portal.auth.views import bp as auth_bp
+    from portal.bulk.views import bp as bulk_bp
     from portal.devmail.views import bp as devmail_bp
     from portal.invites.views import bp as invites_bp
     from portal.join.views import bp as join_bp
@@ -123,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_bp,
         settings_bp,
         invites_bp,
+        bulk_bp,
         analytics_bp,
         join_bp,
         referrals_bp,

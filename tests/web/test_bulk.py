@@ -142,7 +142,7 @@ def test_send_shows_progress_then_the_result_and_the_rows_not_sent(app, admin_cl
     poll = text(admin_client.get(f"{job_url}/progress", headers=HX))
     assert 'hx-trigger="every 1s"' not in poll  # done: polling stops
     assert '<progress id="bulk-progress-bar" max="2" value="2">' in poll
-    assert 'hx-swap-oob="innerHTML">Finished: 2 sent, 0 not sent.' in poll
+    assert 'hx-swap-oob="innerHTML">Finished: 2 sent, 0 refused.' in poll
     assert "Download the rows not sent (CSV)" in poll
     csv = admin_client.get(f"{job_url}/not-sent.csv")
     assert csv.mimetype == "text/csv"

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app app
 DEV_ENV := PORTAL_ENV=development
 
-.PHONY: run test test-postgres lint setup setup-dev assets chromium migrate demo clean bench-delivery bench-api bench-pages bench-analytics
+.PHONY: run test test-postgres lint setup setup-dev assets chromium migrate demo clean bench-delivery bench-api bench-pages bench-analytics bench-bulk
 
 run: setup assets migrate demo
 	$(DEV_ENV) PORTAL_CONFIG_EMBEDDED_WORKER=1 $(FLASK) run --host 127.0.0.1 --port 5000
@@ -79,3 +79,6 @@ bench-pages: setup-dev
 
 bench-analytics: setup-dev
 	$(BIN)/python bench/analytics.py $(BENCH_ARGS)
+
+bench-bulk: setup-dev
+	$(BIN)/python bench/bulk.py $(BENCH_ARGS)

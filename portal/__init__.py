@@ -68,6 +68,7 @@ def _register_outbox(app: Flask) -> None:
     engine in portal/delivery/ imports none of them."""
     from portal.api import outbox as api_outbox
     from portal.applications import outbox as applications_outbox
+    from portal.bulk import outbox as bulk_outbox
     from portal.delivery.registry import registry_of
     from portal.events import outbox as events_outbox
     from portal.invites import outbox as invites_outbox
@@ -81,6 +82,7 @@ def _register_outbox(app: Flask) -> None:
     rewards_outbox.register(registry)
     applications_outbox.register(registry)
     events_outbox.register(registry)
+    bulk_outbox.register(registry)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -114,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     from portal.api.views import bp as api_bp
     from portal.applications import views as applications_views
     from portal.auth.views import bp as auth_bp
+    from portal.bulk.views import bp as bulk_bp
     from portal.devmail.views import bp as devmail_bp
     from portal.events.views import bp as events_bp
     from portal.invites.views import bp as invites_bp
@@ -129,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
         auth_bp,
         settings_bp,
         invites_bp,
+        bulk_bp,
         analytics_bp,
         join_bp,
         referrals_bp,

@@ -811,3 +811,74 @@ class EventGuest(SQLModel, table=True):
     answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+# --- bulk invitations from a CSV file (portal/bulk, issue 12) -----------------------------
+
+
+class BulkJobStatus(StrEnum):
+    PREVIEW = "preview"  # uploaded and checked, waiting for "Send" (purged after a day)
+    SENDING = "sending"  # the worker is taking its valid rows, a chunk at a time
+    DONE = "done"
+
+
+class BulkOutcome(StrEnum):
+    VALID = "valid"  # will be sent (still pending while the job is sending)
+    INVALID = "invalid"
+    DUPLICATE = "duplicate"  # the same address earlier in the file
+    MEMBER = "member"  # the address already has an account
+    INVITED = "invited"  # the address already has a pending invitation
+    SENT = "sent"
+    FAILED = "failed"  # refused by send_invitation when its turn came
+
+
+class BulkJob(SQLModel, table=True):
+    """One uploaded CSV file: its rows' counts and where sending them has got to."""
+
+    __tablename__ = "bulk_job"
+    __table_args__ = (
+        Index("ix_bulk_job_creator_id", "created_by_id", "id"),  # the uploader's recent jobs
+        Index("ix_bulk_job_status_created", "status", "created_at"),  # the preview purge
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    public_id: str = Field(default_factory=lambda: public_id("bj"), max_length=40, unique=True)
+    organization_id: int = Field(foreign_key="organization.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    created_by_id: int = Field(foreign_key="member.id")
+    filename: str = Field(default="", max_length=200)
+    status: str = Field(default=BulkJobStatus.PREVIEW.value, max_length=10)
+    total_rows: int = 0
+    valid_count: int = 0
+    invalid_count: int = 0
+    duplicate_count: int = 0
+    member_count: int = 0
+    invited_count: int = 0
+    sent_count: int = 0
+    failed_count: int = 0
+    # The sender's daily limit for this job's sends, when an admin raised it on purpose.
+    raised_limit: int | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    queued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class BulkRow(SQLModel, table=True):
+    """One data line of an uploaded file, with what became of it."""
+
+    __tablename__ = "bulk_row"
+    __table_args__ = (
+        Index("uq_bulk_row_job_line", "job_id", "line", unique=True),
+        # The worker's next chunk (outcome valid) and the problem rows, in line order.
+        Index("ix_bulk_row_job_outcome_line", "job_id", "outcome", "line"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="bulk_job.id")
+    line: int  # in the file, counting the header as line 1
+    email: str = Field(default="", max_length=320)
+    full_name: str = Field(default="", max_length=200)
+    message: str = Field(default="", max_length=1000)
+    outcome: str = Field(max_length=10)
+    reason: str = Field(default="", max_length=500)
+    invitation_id: int | None = Field(default=None, foreign_key="invitation.id")

@@ -42,6 +42,10 @@ class InviterOwned(Scoped, Protocol):
     inviter_id: int
 
 
+class Uploaded(Scoped, Protocol):
+    created_by_id: int
+
+
 def require(decision: Decision) -> None:
     if not decision:
         error = NotAllowed(decision.reason)
@@ -110,6 +114,39 @@ def may_make_campaign_links(actor: Member) -> Decision:
     """Campaign links (a poster, a newsletter): admins, local or organisation-wide."""
     if actor.role_enum not in (Role.ADMIN_LOCAL, Role.ADMIN_TENANT):
         return Decision(False, "Only admins can make campaign links.")
+    return ALLOWED
+
+
+def may_send_bulk(actor: Member, settings: InvitationSettings) -> Decision:
+    """Invitations from a CSV file: HR and admins, while they may send invitations."""
+    if not (sends := may_send_invitations(actor, settings)):
+        return sends
+    if actor.role_enum is Role.USER:
+        return Decision(
+            False,
+            "Inviting from a CSV file is for HR and admins. You can invite people one by one "
+            "on the Invite page.",
+        )
+    return ALLOWED
+
+
+def may_raise_bulk_limit(actor: Member) -> Decision:
+    """Raise one's own daily limit for one CSV job (with a confirmation): admins only."""
+    if not (active := _active(actor)):
+        return active
+    if actor.role_enum not in (Role.ADMIN_LOCAL, Role.ADMIN_TENANT):
+        return Decision(
+            False, "Only admins can raise their daily limit for a file; HR keep theirs."
+        )
+    return ALLOWED
+
+
+def may_see_bulk_job(actor: Member, job: Uploaded) -> Decision:
+    """A CSV job (its addresses, its outcome): only the member who uploaded it."""
+    if not (active := _active(actor)):
+        return active
+    if job.organization_id != actor.organization_id or job.created_by_id != actor.id:
+        return Decision(False, "Only the member who uploaded this file can see it.")
     return ALLOWED
 
 

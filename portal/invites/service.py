@@ -143,6 +143,22 @@ def _check_sender_limit(session: Session, sender: Member, limit: int, now: datet
         )
 
 
+def sends_in_last_day(session: Session, sender: Member, now: datetime) -> int:
+    """What `sender`'s daily limit already holds: sends and counted refusals."""
+    since = now - DAY
+    sent = session.exec(
+        select(func.count()).where(
+            InvitationSend.sender_id == sender.id, InvitationSend.sent_at > since
+        )
+    ).one()
+    refused = session.exec(
+        select(func.count()).where(
+            RefusedSend.sender_id == sender.id, RefusedSend.refused_at > since
+        )
+    ).one()
+    return sent + refused
+
+
 def _check_daily_limits(
     session: Session, org_id: int, email: str, sender: Member, limit: int, now: datetime
 ) -> None:
@@ -235,6 +251,35 @@ def _template_id(session: Session, organization_id: int, public_id: str | None) 
     return template.id
 
 
+def check_fields(
+    email: str, full_name: str, message: str, *, reach: MailReach = ASCII_ONLY
+) -> tuple[str, str, str]:
+    """What send_invitation makes of these fields on their own, before any lookup: the
+    cleaned values, or the same refusal (a bulk upload's preview checks every row so)."""
+    return (
+        normalise_email(email, reach=reach, purpose="invited"),
+        _clean_text(full_name, MAX_NAME, "full_name", "A name"),
+        _clean_text(message, MAX_MESSAGE, "message", "The personal message", multiline=True),
+    )
+
+
+def already_member(email: str) -> AlreadyMember:
+    # The same words whichever organisation the account is in: an organisation must not
+    # learn that an address is registered elsewhere.
+    return AlreadyMember(f"{email} already has an account, so it can't be invited.", field="email")
+
+
+def already_invited(actor: Member, pending: Invitation) -> DuplicatePending:
+    if may_manage_invitation(actor, pending):
+        refusal = (
+            f"{pending.email} already has a pending invitation, sent "
+            f"{when(pending.sent_at)}. Resend it instead of creating another."
+        )
+    else:  # someone else's: say no more than needed
+        refusal = f"{pending.email} has already been invited by another member."
+    return DuplicatePending(refusal, field="email", invitation=pending)
+
+
 def send_invitation(
     session: Session,
     actor: Member,
@@ -249,6 +294,7 @@ def send_invitation(
     unit_id: int | None = None,
     reach: MailReach = ASCII_ONLY,
     double_submit: bool = True,
+    daily_limit: int | None = None,
 ) -> Sent:
     """Create a pending invitation and queue its e-mail.
 
@@ -262,13 +308,17 @@ def send_invitation(
 
     Refusals for which counts_against_limit() is true should be recorded by the caller with
     record_refused_send once this transaction has been rolled back.
+
+    `daily_limit` is a higher limit the caller had an admin confirm for this send (a bulk
+    job's, portal.bulk); it never lowers the organisation's.
     """
     # Before the rules about who sends: a wrong id is the caller's mistake whoever sends.
     template_id = _template_id(session, actor.organization_id, template_public_id)
     settings = settings_for(session, actor.organization_id)
     require(may_send_invitations(actor, settings, unit_id))
     # Before anything about the address is looked up: at the limit, no more answers.
-    _check_sender_limit(session, actor, settings.daily_limit_per_member, now)
+    limit = max(settings.daily_limit_per_member, daily_limit or 0)
+    _check_sender_limit(session, actor, limit, now)
     email = normalise_email(email, reach=reach, purpose="invited")
     first_name = _clean_text(first_name, MAX_PART_NAME, "first_name", "A first name")
     last_name = _clean_text(last_name, MAX_PART_NAME, "last_name", "A last name")
@@ -282,11 +332,7 @@ def send_invitation(
     if email == actor.email:
         raise Invalid("You can't invite yourself.", field="email")
     if email_taken(session, email):
-        # The same words whichever organisation the account is in: an organisation must not
-        # learn that an address is registered elsewhere.
-        raise AlreadyMember(
-            f"{email} already has an account, so it can't be invited.", field="email"
-        )
+        raise already_member(email)
     if pending := find_pending(session, actor.organization_id, email):
         requested = (full_name, first_name, last_name, message, template_id)
         if expire_if_due(session, pending, now):
@@ -299,14 +345,7 @@ def send_invitation(
         ):
             return Sent(pending, created=False)
         else:
-            if may_manage_invitation(actor, pending):
-                refusal = (
-                    f"{email} already has a pending invitation, sent "
-                    f"{when(pending.sent_at)}. Resend it instead of creating another."
-                )
-            else:  # someone else's: say no more than needed
-                refusal = f"{email} has already been invited by another member."
-            raise DuplicatePending(refusal, field="email", invitation=pending)
+            raise already_invited(actor, pending)
     _check_address_limit(session, actor.organization_id, email, now)
     secret, secret_digest = new_secret()
     invitation = Invitation(

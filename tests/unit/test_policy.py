@@ -20,9 +20,12 @@ from portal.policy import (
     may_manage_invitation,
     may_manage_settings,
     may_pick_template,
+    may_raise_bulk_limit,
     may_read_audit_log,
     may_review_applications,
+    may_see_bulk_job,
     may_see_event,
+    may_send_bulk,
     may_send_invitations,
     may_share_links,
 )
@@ -83,6 +86,64 @@ def test_may_share_links_matrix(role, enabled, level, links_on, status):
     decision = may_share_links(member(role, status=status.value), rules)
     active = status is MemberStatus.ACTIVE
     assert bool(decision) is (active and links_on and expected_send(role, OWN_UNIT, enabled, level))
+    if not decision:
+        assert decision.reason
+
+
+@pytest.mark.parametrize(
+    ("role", "enabled", "level", "status"),
+    list(
+        itertools.product(Role, (True, False), Role, (MemberStatus.ACTIVE, MemberStatus.DISABLED))
+    ),
+    ids=lambda v: getattr(v, "value", str(v)),
+)
+def test_may_send_bulk_matrix(role, enabled, level, status):
+    """A CSV file: HR and admins, while they may send invitations at all."""
+    decision = may_send_bulk(member(role, status=status.value), settings(enabled, level))
+    active = status is MemberStatus.ACTIVE
+    sends = expected_send(role, OWN_UNIT, enabled, level)
+    assert bool(decision) is (active and sends and role is not Role.USER)
+    if not decision:
+        assert decision.reason
+    if active and sends and role is Role.USER:
+        assert "for HR and admins" in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    list(itertools.product(Role, (MemberStatus.ACTIVE, MemberStatus.DISABLED))),
+    ids=lambda v: getattr(v, "value", str(v)),
+)
+def test_only_active_admins_raise_their_limit_for_a_file(role, status):
+    decision = may_raise_bulk_limit(member(role, status=status.value))
+    allowed = status is MemberStatus.ACTIVE and role in (Role.ADMIN_LOCAL, Role.ADMIN_TENANT)
+    assert bool(decision) is allowed
+    if not decision:
+        assert decision.reason
+
+
+class Job:
+    def __init__(self, organization_id: int, created_by_id: int) -> None:
+        self.organization_id, self.unit_id, self.created_by_id = (
+            organization_id,
+            OWN_UNIT,
+            created_by_id,
+        )
+
+
+@pytest.mark.parametrize(
+    ("role", "own", "org", "status"),
+    list(
+        itertools.product(
+            Role, (True, False), (ORG, OTHER_ORG), (MemberStatus.ACTIVE, MemberStatus.DISABLED)
+        )
+    ),
+    ids=lambda v: getattr(v, "value", str(v)),
+)
+def test_only_the_uploader_sees_a_bulk_job_whatever_their_role(role, own, org, status):
+    job = Job(org, 100 if own else 101)
+    decision = may_see_bulk_job(member(role, status=status.value), job)
+    assert bool(decision) is (own and org == ORG and status is MemberStatus.ACTIVE)
     if not decision:
         assert decision.reason
 

@@ -1082,6 +1082,8 @@ PATH_ONLY = {
     "referrals.switch",
     "settings.membership.move_question",
     "settings.membership.remove_question",
+    "bulk.send",  # a checkbox and the CSRF token: nothing but its address is text
+    "bulk.discard",
 }
 API_PATH_ONLY = {"api.resend_invite", "api.revoke_invite"}  # tested above, with the API's names
 # Write routes that take no text at all, each with its reason.
@@ -1100,6 +1102,11 @@ EXCLUDED = {
         "a checkbox and two numbers, no text: tested in tests/web/test_share_links.py"
     ),
     "api.unknown": "answers 404/405 as problem+json to anything, reads and writes nothing",
+    "bulk.upload": (
+        "a file, not a text field: each row goes through invites.service.check_fields (the "
+        "send form's rules, control characters included); tested in tests/unit/test_bulk_*.py "
+        "and tests/web/test_bulk.py"
+    ),
     # Writes nothing and answers 200 so htmx swaps the problems in; tested below.
     "settings.email_templates.preview": (
         "tested by test_the_template_preview_names_refused_characters"

@@ -5,7 +5,7 @@ the API and a form built from an older list of questions refuse alike."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, SelectField, StringField, TextAreaField
@@ -20,6 +20,10 @@ from portal.applications.questions import (
 from portal.join.forms import JoinForm
 from portal.models import QuestionKind, RegistrationQuestion
 from portal.validation import PlainText
+
+# The account fields the questions follow: /join's JoinForm, or the event guest's join form
+# (no e-mail field: the guest joins with the address the event's invitation reached).
+AccountForm = TypeVar("AccountForm", bound=FlaskForm)
 
 
 def _field(question: RegistrationQuestion) -> Field:
@@ -42,12 +46,17 @@ def _field(question: RegistrationQuestion) -> Field:
 
 
 def registration_form(
-    questions: list[RegistrationQuestion], ask_reason: bool, reason_required: bool, **kwargs: Any
-) -> JoinForm:
-    """A JoinForm with one field per question (named by the question's public id) and the
-    reason when asked. The template lists `form.extra_fields` after the account fields."""
+    questions: list[RegistrationQuestion],
+    ask_reason: bool,
+    reason_required: bool,
+    base: type[AccountForm] = JoinForm,  # type: ignore[assignment]
+    **kwargs: Any,
+) -> AccountForm:
+    """A `base` (JoinForm unless told) with one field per question (named by the question's
+    public id) and the reason when asked. The template lists `form.extra_fields` after the
+    account fields."""
 
-    class RegistrationForm(JoinForm):
+    class RegistrationForm(base):  # type: ignore[valid-type,misc]
         pass
 
     names = []

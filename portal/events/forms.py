@@ -80,7 +80,9 @@ class AnswerForm(FlaskForm):
 
 
 class GuestJoinForm(FlaskForm):
-    # The invitation service checks the name and password (shared with every join).
+    # The account fields only: the page builds it through portal.web.joining.join_form, which
+    # adds the organisation's registration questions and, under adhesion, the reason. The
+    # invitation service checks the name and password (shared with every join).
     full_name = StringField(
         "Full name",
         validators=[PlainText("A name")],

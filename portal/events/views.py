@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -22,6 +23,8 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 
+from portal.applications import service as applications
+from portal.applications.forms import raw_answers, reason_of
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.errors import DomainError
@@ -29,8 +32,9 @@ from portal.events import service as events
 from portal.events.forms import AnswerForm, EventForm, GuestForm, GuestJoinForm
 from portal.events.mail import when_text
 from portal.extensions import limiter
-from portal.models import Event, Organization
+from portal.models import Event, Member, Organization
 from portal.policy import may_create_events, may_manage_event, require
+from portal.web import joining
 from portal.web.devices import device_digest
 from portal.web.joining import already_member, welcome
 from portal.web.unit_of_work import submit
@@ -256,8 +260,7 @@ def _guest_page(
     if request.method == "GET":
         form.full_name.data = view.guest.full_name
         form.email.data = view.guest.email
-    # Prefixed: the answer form above has a Full name field too, and ids must be unique.
-    join_form = join_form or GuestJoinForm(prefix="join", data={"full_name": view.guest.full_name})
+    join_form = join_form or _join_form(view, data={"full_name": view.guest.full_name})
     return render_template(
         "events/guest.html",
         view=view,
@@ -321,6 +324,20 @@ def guest_decline() -> ResponseReturnValue:
     return _answer(False)
 
 
+def _join_form(view: events.GuestView, **kwargs: Any) -> GuestJoinForm:
+    """The registration form on the guest's account fields, asked as the host's invitee (the
+    host is the sponsor, so their level decides the waiver and whether the reason is asked).
+    Prefixed: the answer form above has a Full name field too, and ids must be unique."""
+    return joining.join_form(
+        get_session(),
+        view.event.organization_id,
+        view.host,
+        base=GuestJoinForm,
+        prefix="join",
+        **kwargs,
+    )
+
+
 @bp.route("/guest/join", methods=["POST"])
 @limiter.limit(lambda: current_app.config["JOIN_LIMIT_PER_IP"], scope="join-ip")
 def guest_join() -> ResponseReturnValue:
@@ -328,30 +345,42 @@ def guest_join() -> ResponseReturnValue:
     if (page := already_member()) is not None:
         return page
     digest = session.get(SESSION_KEY)
-    form = GuestJoinForm(prefix="join")
     if not digest:
         return _guest_problem(
             events.GuestLinkInvalid("Open the link from your invitation e-mail to answer.")
         )
+    try:
+        view = events.open_guest_link(get_session(), digest)
+    except DomainError as error:
+        return _guest_problem(error)
+    form = _join_form(view)
     if not form.validate_on_submit():
         return _guest_page(AnswerForm(), 422, form)
-    joined = submit(
-        form,
-        lambda: events.join_as_member(
-            get_session(),
-            digest,
-            full_name=form.full_name.data or "",
-            password=form.password.data or "",
-            now=utcnow(),
-            device_digest=device_digest(),
-        ),
-    )
+    joined = submit(form, lambda: _join(digest, form))
     if not joined.ok:
         return _guest_page(AnswerForm(), joined.status, form)
     assert joined.value is not None
     member, view = joined.value
     org_name = current_org_name(view.event.organization_id)
     return welcome(member, org_name, view.host.full_name, SESSION_KEY)
+
+
+def _join(digest: str, form: GuestJoinForm) -> tuple[Member, events.GuestView]:
+    """The join and, in the same transaction, its application (answers checked there), as
+    /join and /r do: a refused answer rolls the member and the invitation back."""
+    db = get_session()
+    member, view = events.join_as_member(
+        db,
+        digest,
+        full_name=form.full_name.data or "",
+        password=form.password.data or "",
+        now=utcnow(),
+        device_digest=device_digest(),
+    )
+    applications.record_join(
+        db, member, raw_answers=raw_answers(form), reason=reason_of(form), now=utcnow()
+    )
+    return member, view
 
 
 def current_org_name(organization_id: int) -> str:

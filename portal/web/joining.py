@@ -1,6 +1,7 @@
-"""What both ways of joining share (an invitation's /join, a share link's /r) and open
-registration (/register): the page for someone already signed in, the registration form
-with the organisation's questions, and the welcome once they have joined."""
+"""What the ways of joining share (an invitation's /join, a share link's /r, an event
+guest's /guest/join) and open registration (/register): the page for someone already signed
+in, the registration form with the organisation's questions, and the welcome once they have
+joined."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user
 from sqlmodel import Session
 
-from portal.applications.forms import registration_form
+from portal.applications.forms import AccountForm, registration_form
 from portal.applications.questions import needs_approval, questions_of, settings_of
 from portal.join.forms import JoinForm
 from portal.models import Member, ReasonMode
@@ -27,15 +28,22 @@ def already_member() -> ResponseReturnValue | None:
     return None
 
 
-def join_form(db: Session, organization_id: int, sponsor: Member | None, **kwargs: Any) -> JoinForm:
-    """The join form with the organisation's extra questions, and "Why do you want to join?"
-    when this sponsor's invitee will need approval."""
+def join_form(
+    db: Session,
+    organization_id: int,
+    sponsor: Member | None,
+    base: type[AccountForm] = JoinForm,  # type: ignore[assignment]
+    **kwargs: Any,
+) -> AccountForm:
+    """The join form (`base`: JoinForm unless told) with the organisation's extra questions,
+    and "Why do you want to join?" when this sponsor's invitee will need approval."""
     settings = settings_of(db, organization_id)
     pending = needs_approval(settings, sponsor.role_enum if sponsor else None)
     return registration_form(
         questions_of(db, organization_id),
         ask_reason=pending and settings.reason_mode != ReasonMode.OFF,
         reason_required=settings.reason_mode == ReasonMode.REQUIRED,
+        base=base,
         **kwargs,
     )
 

@@ -1,6 +1,7 @@
 """An organiser creates an event, a member invites a guest, and the guest accepts from the
 link in their e-mail, in a browser of their own (no account), then joins the organisation
-as the member's referral; the organiser sees who brought whom."""
+as the member's referral; the organiser sees who brought whom. Under adhesion the guest
+answers the registration form and awaits approval."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session
 
 from portal.clock import utcnow
+from portal.events import service as events
+from portal.models import MembershipSettings, RegistrationQuestion
 from portal.roles import Role
 from tests.e2e.helpers import log_in, log_out, wait_for_mail
 from tests.factories import make_member, make_org
@@ -91,3 +94,50 @@ def test_an_organiser_creates_an_event_a_member_invites_a_guest_who_accepts(
     row = page.locator("#guest-list").get_by_role("row").filter(has_text=GUEST)
     expect(row).to_contain_text("accepted")
     expect(row).to_contain_text("Max Member")
+
+
+def test_under_adhesion_a_guest_answers_the_registration_form_and_awaits_approval(
+    guest_page: Page, db: Session, live_server: str
+):
+    org = make_org(db, "Approval Club")
+    db.add(MembershipSettings(organization_id=org.id, approval_required=True))
+    db.add(
+        RegistrationQuestion(
+            organization_id=org.id, label="Your boat", required=True, created_at=utcnow()
+        )
+    )
+    db.commit()
+    organiser = make_member(db, org, Role.HR_TENANT, full_name="Olga Organiser")
+    host = make_member(db, org, Role.USER, full_name="Max Member")
+    event = events.create_event(
+        db,
+        organiser,
+        events.EventInput(
+            title="Open day",
+            starts_local=(utcnow() + timedelta(days=14)).strftime("%Y-%m-%dT18:00"),
+            ends_local=(utcnow() + timedelta(days=14)).strftime("%Y-%m-%dT22:00"),
+            timezone="Europe/Berlin",
+            place="Boat house",
+            capacity=5,
+            guests_per_member=2,
+        ),
+        utcnow(),
+    )
+    _guest, token = events.invite_guest(
+        db, host, event, email=GUEST, full_name="Gina Guest", message="", now=utcnow()
+    )
+    db.commit()
+
+    guest_page.goto(f"/guest?token={token}")
+    guest_page.get_by_role("button", name="Accept").click()
+    join = guest_page.get_by_role("region", name="Join Approval Club")
+    expect(join.get_by_role("group", name="A few questions from Approval Club")).to_be_visible()
+    join.get_by_label("Password").fill("a long enough password")
+    join.get_by_role("button", name="Join Approval Club").click()
+    expect(guest_page.get_by_text("Answer “Your boat”.")).to_be_visible()  # kept beside it
+    join = guest_page.get_by_role("region", name="Join Approval Club")
+    join.get_by_label("Your boat").fill("Swift")
+    join.get_by_label("Why do you want to join? (optional)").fill("I sail.")
+    join.get_by_label("Password").fill("a long enough password")
+    join.get_by_role("button", name="Join Approval Club").click()
+    expect(guest_page.get_by_text("Thank you! Your application is being reviewed.")).to_be_visible()

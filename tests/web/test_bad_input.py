@@ -447,6 +447,14 @@ def _guest_answer_page(client, session):
 def _guest_join_page(client, session):
     page, _target = _guest_answer_page(client, session)
     guest = session.exec(select(EventGuest)).one()
+    # Adhesion and a question: the guest's join form is the registration form too.
+    org = session.exec(select(Organization)).one()
+    session.add(MembershipSettings(organization_id=org.id, approval_required=True))
+    session.add(
+        RegistrationQuestion(
+            public_id="rq-badinput", organization_id=org.id, label="Your boat", created_at=utcnow()
+        )
+    )
     events.accept(session, guest.token_digest, email=guest.email, full_name="Guest", now=utcnow())
     session.commit()
     return page, "/guest/join"
@@ -729,6 +737,8 @@ FORM_CASES = [
         (
             Text("join-full_name", "A name", 200, stored=(Member, "full_name")),
             Text("join-password", "A password", 1024, kind="secret"),
+            Text("join-q_rq-badinput", "Your answer", 200),
+            Text("join-reason", "Your answer", 2000, multiline=True),
         ),
         overrides={"join-full_name": ["Alex Example"], "join-password": ["a long enough password"]},
     ),

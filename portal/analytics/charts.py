@@ -62,7 +62,8 @@ def funnel(f: Funnel) -> Chart:
     return Chart(
         "From invitation to member",
         _bars(rows),
-        f"{f.sent:,} sent, {f.delivered:,} delivered, {f.opened:,} opened, {f.joined:,} joined.",
+        f"{f.sent:,} sent, {f.delivered:,} delivered, {f.opened:,} opened, {f.joined:,} joined"
+        + ("." if f.approved is None else f", {f.approved:,} approved."),
     )
 
 

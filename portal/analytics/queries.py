@@ -19,11 +19,14 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
 
 from portal.models import (
+    ApplicationStatus,
     DeliveryStatus,
     Invitation,
     InvitationDaily,
     InvitationSource,
     Member,
+    MembershipApplication,
+    MembershipSettings,
     Unit,
 )
 from portal.policy import oversight
@@ -81,15 +84,17 @@ class Funnel:
     joined: int
     delays: tuple[int, ...]  # joins per JOIN_DELAYS bar
     link_joins: int = 0
+    approved: int | None = None  # joined and then approved; None while adhesion is off
 
     @property
     def steps(self) -> tuple[tuple[str, int], ...]:
-        return (
+        steps = (
             ("Sent", self.sent),
             ("Delivered", self.delivered),
             ("Link opened", self.opened),
             ("Joined", self.joined),
         )
+        return steps if self.approved is None else (*steps, ("Approved", self.approved))
 
 
 def _scope(actor: Member) -> ColumnElement[bool]:
@@ -219,24 +224,43 @@ def report(session: Session, actor: Member, period: Window) -> Report:
         since = period.since.astimezone(UTC)
         first = since.date() if since == _midnight(since.date()) else since.date() + timedelta(1)
         if first >= last:  # under a day or two: no whole day to sum
-            return _report(session, actor, _counted_invitations(session, actor, period))
+            return report_from_invitations(session, actor, period)
         edges = [Window(period.since, _midnight(first)), Window(_midnight(last), period.until)]
-    return _report(
-        session,
-        actor,
-        chain(
-            _counted_days(session, actor, first, last),
-            _counted_invitations(session, actor, *edges),
-        ),
+    rows = chain(
+        _counted_days(session, actor, first, last),
+        _counted_invitations(session, actor, *edges),
     )
+    return _report(session, actor, rows, _approved(session, actor, period))
 
 
 def report_from_invitations(session: Session, actor: Member, period: Window) -> Report:
     """The report counted from the invitations alone: what invitation_daily must agree with."""
-    return _report(session, actor, _counted_invitations(session, actor, period))
+    rows = _counted_invitations(session, actor, period)
+    return _report(session, actor, rows, _approved(session, actor, period))
 
 
-def _report(session: Session, actor: Member, rows: Iterable[Row]) -> Report:
+def _approved(session: Session, actor: Member, period: Window) -> int | None:
+    """With adhesion on, the funnel's last step: e-mailed invitations of the period whose
+    applicant was approved. Counted by joining the approved applications (at most one per
+    join, so a fraction of the invitations) to their invitations; None while it is off."""
+    settings = session.get(MembershipSettings, actor.organization_id)
+    if settings is None or not settings.approval_required:
+        return None
+    return session.exec(
+        select(func.count())
+        .select_from(MembershipApplication)
+        .join(Invitation, Invitation.id == MembershipApplication.invitation_id)
+        .where(
+            MembershipApplication.organization_id == actor.organization_id,
+            MembershipApplication.status == ApplicationStatus.APPROVED,
+            _scope(actor),
+            EMAILED,
+            period.covers(Invitation.created_at),
+        )
+    ).one()
+
+
+def _report(session: Session, actor: Member, rows: Iterable[Row], approved: int | None) -> Report:
     """Counts per (inviter, unit), summed into the funnel and the tallies per inviter and
     per unit (one pass: a query per view would read the period once each)."""
     totals = [0] * (5 + len(JOIN_DELAYS))
@@ -259,7 +283,7 @@ def _report(session: Session, actor: Member, rows: Iterable[Row]) -> Report:
             Tally(unit_names.get(k, NO_UNIT) if k else NO_UNIT, *v) for k, v in per_unit.items()
         ]
     return Report(
-        Funnel(sent, delivered, opened, joined, tuple(delays), link_joins),
+        Funnel(sent, delivered, opened, joined, tuple(delays), link_joins, approved),
         sorted(inviters, key=_most_active),
         sorted(units, key=_most_active),
     )

@@ -6,11 +6,20 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from portal.analytics import queries
 from portal.analytics.service import initials
-from portal.models import DeliveryStatus, Member, Organization, Unit
+from portal.models import (
+    ApplicationStatus,
+    DeliveryStatus,
+    Invitation,
+    Member,
+    MembershipApplication,
+    MembershipSettings,
+    Organization,
+    Unit,
+)
 from portal.roles import Role
 from tests.factories import make_invitation, make_member, make_org, make_unit
 
@@ -57,6 +66,50 @@ def test_all_time_counts_every_invitation_of_the_organisation_and_no_other(sessi
     funnel = queries.report(session, world["admin"], queries.window("all", NOW)).funnel
     assert (funnel.sent, funnel.delivered, funnel.opened, funnel.joined) == (6, 5, 5, 4)
     assert funnel.delays == (2, 0, 1, 0, 1)
+
+
+def test_with_adhesion_on_the_funnel_ends_with_the_approved_joins(session, world):
+    invitations = session.exec(
+        select(Invitation)
+        .where(
+            Invitation.organization_id == world["org"].id,
+            Invitation.accepted_at.is_not(None),
+            Invitation.inviter_id != world["admin"].id,
+        )
+        .order_by(Invitation.created_at.desc())
+    ).all()
+    joined_2_days_ago, joined_20_days_ago, joined_40_days_ago = invitations[:3]
+    assert (
+        queries.report(session, world["admin"], queries.window("30d", NOW)).funnel.approved is None
+    )
+
+    session.add(MembershipSettings(organization_id=world["org"].id, approval_required=True))
+    decisions = [
+        (joined_2_days_ago, ApplicationStatus.APPROVED),  # Nora (North), in the last 30 days
+        (joined_20_days_ago, ApplicationStatus.PENDING),  # Sam (South), still waiting
+        (joined_40_days_ago, ApplicationStatus.APPROVED),  # Sam, before the last 30 days
+    ]
+    for invitation, status in decisions:
+        applicant = make_member(session, world["org"], Role.USER)
+        session.add(
+            MembershipApplication(
+                organization_id=world["org"].id,
+                unit_id=invitation.unit_id,
+                member_id=applicant.id,
+                invitation_id=invitation.id,
+                status=status,
+                created_at=NOW,
+                updated_at=NOW,
+            )
+        )
+    session.commit()
+
+    funnel = queries.report(session, world["admin"], queries.window("30d", NOW)).funnel
+    assert funnel.approved == 1
+    assert funnel.steps[-1] == ("Approved", 1)
+    assert queries.report(session, world["admin"], queries.window("all", NOW)).funnel.approved == 2
+    # Local HR of North: Nora's approved join only.
+    assert queries.report(session, world["hr"], queries.window("all", NOW)).funnel.approved == 1
 
 
 def test_local_hr_sees_their_unit_only(session, world):

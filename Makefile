@@ -10,6 +10,10 @@ DEV_ENV := PORTAL_ENV=development
 run: setup assets migrate demo
 	$(DEV_ENV) PORTAL_CONFIG_EMBEDDED_WORKER=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
+# One test process per core: each has its own database (a SQLite file, or a PostgreSQL
+# schema), SMTP server and browser, so they share nothing.
+PYTEST_ARGS ?= -n auto
+
 test: setup-dev assets chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import css_inline
 from jinja2 import Environment
 from sqlmodel import Session
 
-from portal.delivery.message import Attachment, RenderedEmail
-from portal.email_addresses import one_line
+from portal.delivery.message import Attachment, RenderedEmail, render_email
 from portal.events.calendar import ics
 from portal.events.service import local_time, token_of
 from portal.models import Event, EventGuest, Member, Organization, OutboxItem
-
-_INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
 SUBJECTS = {
     "event_guest_invited": "{host} invites you to {title}",
@@ -48,7 +44,7 @@ def render_event_email(
     org = session.get(Organization, event.organization_id)
     assert host is not None and organizer is not None and org is not None
     guest_url = f"{base_url}/guest?token={token_of(guest)}"
-    subject = one_line(SUBJECTS[item.topic].format(host=host.full_name, title=event.title))
+    subject = SUBJECTS[item.topic].format(host=host.full_name, title=event.title)
     context = {
         "topic": item.topic,
         "org": org,
@@ -57,19 +53,9 @@ def render_event_email(
         "host": host,
         "when": when_text(event),
         "guest_url": guest_url,
-        "subject": subject,
     }
-    text = env.get_template("emails/event_guest.txt").render(**context)
-    html = env.get_template("emails/event_guest.html").render(**context)
     calendar = ics(
         event, organizer, guest, base_url=base_url, guest_url=guest_url, now=item.created_at
     )
-    return RenderedEmail(
-        to=guest.email,
-        subject=subject,
-        text=text,
-        html=_INLINER.inline(html),
-        attachments=(
-            Attachment("event.ics", "text/calendar; method=REQUEST; charset=utf-8", calendar),
-        ),
-    )
+    attachment = Attachment("event.ics", "text/calendar; method=REQUEST; charset=utf-8", calendar)
+    return render_email(env, "event_guest", guest.email, subject, (attachment,), **context)

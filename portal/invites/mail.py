@@ -8,34 +8,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import css_inline
 from jinja2 import Environment
 from sqlmodel import Session, col, select
 
-from portal.delivery.message import RenderedEmail
-from portal.email_addresses import one_line
+from portal.delivery.message import RenderedEmail, render_email
 from portal.email_templates import sandbox
 from portal.email_templates.service import defaults_for, template_for
 from portal.models import EmailTemplate, Invitation, Member, Organization, OutboxItem
 from portal.text import day
 
 log = logging.getLogger(__name__)
-
-
-# css-inline (Rust) rather than premailer: 25 µs instead of 5 ms an e-mail, which was most
-# of the worker's time per e-mail in bench/delivery.py.
-_INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
-
-
-def _render(env: Environment, name: str, to: str, subject: str, **context: Any) -> RenderedEmail:
-    # Names, an organisation's name and a template's subject all reach the Subject header:
-    # rows stored before control characters were refused must still make a one-line subject.
-    subject = one_line(subject)
-    text = env.get_template(f"emails/{name}.txt").render(subject=subject, **context)
-    html = env.get_template(f"emails/{name}.html").render(subject=subject, **context)
-    # Mail clients ignore <style>; inline it. No network: logos stay remote links.
-    inlined = _INLINER.inline(html)
-    return RenderedEmail(to=to, subject=subject, text=text, html=inlined)
 
 
 def join_url(base_url: str, secret: str) -> str:
@@ -90,7 +72,7 @@ def render_invitation(
                 refused,
             )
         else:
-            return _render(
+            return render_email(
                 env,
                 "invitation_custom",
                 invitation.email,
@@ -99,7 +81,7 @@ def render_invitation(
                 body_text=custom.text,
                 **context,
             )
-    return _render(env, "invitation", invitation.email, builtin_subject, **context)
+    return render_email(env, "invitation", invitation.email, builtin_subject, **context)
 
 
 def render_reminder(
@@ -107,7 +89,7 @@ def render_reminder(
 ) -> RenderedEmail:
     """The reminder (portal/invites/reminders.py): always the portal's own words, since an
     organisation's templates (portal/email_templates) word the invitation, not a reminder."""
-    return _render(
+    return render_email(
         env,
         "invitation_reminder",
         invitation.email,
@@ -124,7 +106,7 @@ def render_accepted(
     env: Environment, org: Organization, inviter: Member, member: Member, base_url: str
 ) -> RenderedEmail:
     subject = f"{member.full_name} accepted your invitation"
-    return _render(
+    return render_email(
         env,
         "invite_accepted",
         inviter.email,
@@ -140,7 +122,7 @@ def render_renewal_request(
     env: Environment, org: Organization, inviter: Member, invitation: Invitation, base_url: str
 ) -> RenderedEmail:
     subject = f"{invitation.email} would like a new invitation to {org.name}"
-    return _render(
+    return render_email(
         env,
         "renewal_request",
         inviter.email,

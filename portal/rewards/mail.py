@@ -4,17 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import css_inline
 from jinja2 import Environment
 from sqlmodel import Session
 
-from portal.delivery.message import RenderedEmail
-from portal.email_addresses import one_line
+from portal.delivery.message import RenderedEmail, render_email
 from portal.models import Benefit, Member, Organization, OutboxItem, RewardGrant, RewardRule
 from portal.rewards.ledger import code_of
 from portal.text import day
-
-_INLINER = css_inline.CSSInliner(keep_style_tags=False, load_remote_stylesheets=False)
 
 
 def describe(grant: RewardGrant, benefit: Benefit | None) -> str:
@@ -42,7 +38,7 @@ def render_reward_email(
     benefit = session.get(Benefit, grant.benefit_id) if grant.benefit_id else None
     assert member is not None and org is not None and rule is not None
     reward = describe(grant, benefit)
-    subject = one_line(f"You received a referral reward from {org.name}: {reward}")
+    subject = f"You received a referral reward from {org.name}: {reward}"
     available_later = (
         grant.available_at is not None
         and not grant.settled
@@ -58,8 +54,5 @@ def render_reward_email(
         "code": code_of(session, grant) if not available_later else None,
         "available_on": day(grant.available_at) if available_later and grant.available_at else None,
         "rewards_url": f"{base_url}/rewards",
-        "subject": subject,
     }
-    text = env.get_template("emails/reward_issued.txt").render(**context)
-    html = env.get_template("emails/reward_issued.html").render(**context)
-    return RenderedEmail(to=member.email, subject=subject, text=text, html=_INLINER.inline(html))
+    return render_email(env, "reward_issued", member.email, subject, **context)

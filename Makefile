@@ -8,6 +8,8 @@ DEV_ENV := PORTAL_ENV=development
 .PHONY: run test test-postgres lint setup setup-dev assets chromium migrate demo clean bench-delivery bench-api bench-pages bench-analytics bench-bulk
 
 run: setup assets migrate demo
+	@printf '\nMember Portal: http://127.0.0.1:5000/ (log in with a demo login above)\n'
+	@printf 'Development mailbox: http://127.0.0.1:5000/dev/mailbox (every e-mail the portal sends lands there)\n\n'
 	$(DEV_ENV) PORTAL_CONFIG_EMBEDDED_WORKER=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 # One test process per core: each has its own database (a SQLite file, or a PostgreSQL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
@@ -28,6 +28,8 @@ def inject_org() -> dict[str, Any]:
             "settings": bool(policy.may_manage_settings(current_user)),
             "review_rewards": bool(policy.may_review_rewards(current_user)),
             "applications": bool(policy.may_review_applications(current_user)),
+            # In development without an SMTP server every e-mail lands in /dev/mailbox.
+            "dev_mailbox": current_user.is_authenticated and dev_mailbox_on(),
         }
     return {
         "org": org,
@@ -35,6 +37,11 @@ def inject_org() -> dict[str, Any]:
         "nav": nav,
         "policy": policy,
     }
+
+
+def dev_mailbox_on() -> bool:
+    config = current_app.config
+    return config["PORTAL_ENV"] == "development" and not config.get("MAIL_SERVER")
 
 
 @bp.route("/")

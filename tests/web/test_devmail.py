@@ -63,3 +63,17 @@ def test_the_mailbox_does_not_exist_in_production(database_url, session, mail):
             assert client.get(path).status_code == 404, path
     finally:
         production.extensions["portal.engine"].dispose()
+
+
+def test_the_navigation_links_the_mailbox_in_development_only(dev_app, database_url, session):
+    member = make_member(session, make_org(session))
+    client = dev_app.test_client()
+    login(client, member.email)
+    assert 'href="/dev/mailbox">Mailbox (development)</a>' in client.get("/").get_data(as_text=True)
+    with_smtp = create_app(app_config(database_url, MAIL_SERVER="127.0.0.1", MAIL_PORT=2525))
+    try:
+        client = with_smtp.test_client()  # development, but mail goes to a real server
+        login(client, member.email)
+        assert "Mailbox (development)" not in client.get("/").get_data(as_text=True)
+    finally:
+        with_smtp.extensions["portal.engine"].dispose()

@@ -228,7 +228,9 @@ def _chunk_statements(session, engine, admin, rows: int, tag: str) -> list[str]:
 def test_a_chunks_statements_do_not_grow_with_its_rows(session, engine, admin):
     small = _chunk_statements(session, engine, admin, 10, "small")
     large = _chunk_statements(session, engine, admin, 100, "large")
-    assert len(small) == len(large) <= 20, large
+    # The job, its rows, up to six lookups, three inserts and the invitations read back,
+    # two updates: the same for 10 rows as for 100.
+    assert len(small) == len(large) <= 14, large
 
 
 def test_a_racing_send_sends_that_chunk_row_by_row(session, org, world, monkeypatch):

@@ -2,11 +2,13 @@
 
 Plain functions over a session: no Flask, no commit. Every rule about an invitation is
 `portal.invites.service`'s: the preview asks `check_fields` and the same lookups (in bulk,
-one query per 500 addresses), and each row is finally sent through `send_invitation`, so a
-row refused when its turn comes says why in the service's own words.
+one query per 500 addresses), and each chunk is finally sent through `send_invitations`
+(send_invitation's rules for many rows, per row by send_invitation itself when a racing
+send trips the unique index), so a row refused when its turn comes says why in the
+service's own words.
 
 Restart safety: a chunk marks its rows and creates their invitations (whose e-mails
-`send_invitation` queues) in the one transaction that also records the chunk's outbox item
+`send_invitations` queues) in the one transaction that also records the chunk's outbox item
 as done and queues the next chunk. A worker killed mid-chunk commits none of it; the item's
 lease runs out and another worker takes the same rows again, still `valid`.
 """
@@ -17,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from portal.bulk.csvfile import Line
@@ -222,9 +225,10 @@ def process_chunk(
     size: int = CHUNK_SIZE,
     reach: MailReach = ASCII_ONLY,
 ) -> int:
-    """Send the job's next `size` valid rows through send_invitation, each in a savepoint
-    so a refused row is marked failed (with the service's words) and the rest go on.
-    Queues the next chunk while rows remain; returns how many rows were handled."""
+    """Send the job's next `size` valid rows through send_invitations (send_invitation's
+    rules, its lookups made once per chunk, the inserts together): a refused row is marked
+    failed with the service's words and the rest go on. Queues the next chunk while rows
+    remain; returns how many rows were handled."""
     job = session.exec(select(BulkJob).where(BulkJob.id == job_id).with_for_update()).first()
     if job is None or job.status != BulkJobStatus.SENDING:
         return 0  # deleted, or finished by an earlier run of this chunk
@@ -236,28 +240,27 @@ def process_chunk(
         .order_by(BulkRow.line)
         .limit(size)
     ).all()
+    try:
+        with session.begin_nested():
+            answers = invites.send_invitations(
+                session,
+                actor,
+                [invites.Wanted(row.email, row.full_name, row.message) for row in rows],
+                now,
+                daily_limit=job.raised_limit,
+                reach=reach,
+            )
+    except IntegrityError:
+        # A racing send took one of these addresses between the lookups and the insert:
+        # row by row, that row is refused in the service's words and the others go on.
+        answers = [_send_one(session, actor, row, job, now, reach) for row in rows]
     sent = failed = 0
-    for row in rows:
-        try:
-            with session.begin_nested():
-                result = invites.send_invitation(
-                    session,
-                    actor,
-                    email=row.email,
-                    full_name=row.full_name,
-                    message=row.message,
-                    now=now,
-                    reach=reach,
-                    double_submit=False,
-                    daily_limit=job.raised_limit,
-                )
-        except DomainError as error:
-            row.outcome, row.reason = BulkOutcome.FAILED.value, error.message[:500]
-            if invites.counts_against_limit(error):
-                invites.record_refused_send(session, actor, error, now)
+    for row, answer in zip(rows, answers, strict=True):
+        if isinstance(answer, DomainError):
+            row.outcome, row.reason = BulkOutcome.FAILED.value, answer.message[:500]
             failed += 1
         else:
-            row.outcome, row.invitation_id = BulkOutcome.SENT.value, result.invitation.id
+            row.outcome, row.invitation_id = BulkOutcome.SENT.value, answer.invitation.id
             sent += 1
         session.add(row)
     job.sent_count += sent
@@ -269,6 +272,29 @@ def process_chunk(
     if job.status == BulkJobStatus.SENDING:
         _queue_chunk(session, job, now)
     return len(rows)
+
+
+def _send_one(
+    session: Session, actor: Member, row: BulkRow, job: BulkJob, now: datetime, reach: MailReach
+) -> invites.Sent | DomainError:
+    """One row through send_invitation in a savepoint, its counted refusal recorded."""
+    try:
+        with session.begin_nested():
+            return invites.send_invitation(
+                session,
+                actor,
+                email=row.email,
+                full_name=row.full_name,
+                message=row.message,
+                now=now,
+                reach=reach,
+                double_submit=False,
+                daily_limit=job.raised_limit,
+            )
+    except DomainError as error:
+        if invites.counts_against_limit(error):
+            invites.record_refused_send(session, actor, error, now)
+        return error
 
 
 def discard(session: Session, actor: Member, job: BulkJob) -> None:

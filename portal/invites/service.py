@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, select
 
 from portal import sealing
 from portal.audit import service as audit
-from portal.delivery.outbox import enqueue_email
+from portal.delivery.outbox import email_values, enqueue_email, enqueue_emails
 from portal.email_addresses import ASCII_ONLY, MailReach, normalise_email
 from portal.errors import (
     AccountExists,
@@ -49,6 +51,7 @@ from portal.models import (
     RetiredSecret,
     Unit,
 )
+from portal.models import public_id as new_public_id
 from portal.orgs.service import create_member, email_taken, settings_for
 from portal.policy import may_manage_invitation, may_send_invitations, require
 from portal.text import day, when
@@ -103,26 +106,71 @@ def _clean_text(
     return cleaned
 
 
-def _check_address_limit(session: Session, org_id: int, email: str, now: datetime) -> None:
-    since = now - DAY
-    to_address = session.exec(
-        select(func.count(), func.min(InvitationSend.sent_at)).where(
+def _address_refusal(email: str, sent: int, first_sent: datetime | None) -> DailyLimit | None:
+    """The per-address limit, given the address's sends in the last 24 hours."""
+    if sent < PER_ADDRESS_DAILY:
+        return None
+    assert first_sent is not None
+    return DailyLimit(
+        f"{email} has already been sent {PER_ADDRESS_DAILY} invitations in the last 24 hours "
+        f"(the most any address gets in a day). You can invite them again after "
+        f"{when(first_sent + DAY)}.",
+        field="email",
+    )
+
+
+def _address_sends(
+    session: Session, org_id: int, emails: Sequence[str], now: datetime
+) -> dict[str, tuple[int, datetime | None]]:
+    """(sends in the last 24 hours, the first of them) by address, for addresses sent any."""
+    found = session.exec(
+        select(InvitationSend.email, func.count(), func.min(InvitationSend.sent_at))
+        .where(
             InvitationSend.organization_id == org_id,
-            InvitationSend.email == email,
-            InvitationSend.sent_at > since,
+            InvitationSend.email.in_(emails),
+            InvitationSend.sent_at > now - DAY,
         )
-    ).one()
-    if to_address[0] >= PER_ADDRESS_DAILY:
-        raise DailyLimit(
-            f"{email} has already been sent {PER_ADDRESS_DAILY} invitations in the last 24 hours "
-            f"(the most any address gets in a day). You can invite them again after "
-            f"{when(to_address[1] + DAY)}.",
-            field="email",
-        )
+        .group_by(InvitationSend.email)
+    ).all()
+    return {email: (count, first) for email, count, first in found}
 
 
-def _check_sender_limit(session: Session, sender: Member, limit: int, now: datetime) -> None:
-    """Sends and refused sends both count, so that refusals can't probe addresses for free."""
+def _check_address_limit(session: Session, org_id: int, email: str, now: datetime) -> None:
+    if refusal := _address_refusal(
+        email, *_address_sends(session, org_id, [email], now).get(email, (0, None))
+    ):
+        raise refusal
+
+
+@dataclass
+class _SenderTally:
+    """What a sender's daily limit holds: sends and counted refusals in the last 24 hours."""
+
+    sent: int
+    first_sent: datetime | None
+    refused: int
+    first_refused: datetime | None
+
+    def refusal(self, limit: int) -> DailyLimit | None:
+        if self.sent + self.refused < limit:
+            return None
+        oldest = min(m for m in (self.first_sent, self.first_refused) if m is not None)
+        tried = f" and tried {self.refused} more that were refused" if self.refused else ""
+        return DailyLimit(
+            f"You have sent {self.sent} invitations{tried} in the last 24 hours, your daily "
+            f"limit. It resets at {when(oldest + DAY)}."
+        )
+
+    def add_send(self, now: datetime) -> None:
+        self.sent += 1
+        self.first_sent = min(self.first_sent or now, now)
+
+    def add_refusal(self, now: datetime) -> None:
+        self.refused += 1
+        self.first_refused = min(self.first_refused or now, now)
+
+
+def _sender_tally(session: Session, sender: Member, now: datetime) -> _SenderTally:
     since = now - DAY
     sent, first_sent = session.exec(
         select(func.count(), func.min(InvitationSend.sent_at)).where(
@@ -134,29 +182,19 @@ def _check_sender_limit(session: Session, sender: Member, limit: int, now: datet
             RefusedSend.sender_id == sender.id, RefusedSend.refused_at > since
         )
     ).one()
-    if sent + refused >= limit:
-        oldest = min(moment for moment in (first_sent, first_refused) if moment is not None)
-        tried = f" and tried {refused} more that were refused" if refused else ""
-        raise DailyLimit(
-            f"You have sent {sent} invitations{tried} in the last 24 hours, your daily limit. "
-            f"It resets at {when(oldest + DAY)}."
-        )
+    return _SenderTally(sent, first_sent, refused, first_refused)
+
+
+def _check_sender_limit(session: Session, sender: Member, limit: int, now: datetime) -> None:
+    """Sends and refused sends both count, so that refusals can't probe addresses for free."""
+    if refusal := _sender_tally(session, sender, now).refusal(limit):
+        raise refusal
 
 
 def sends_in_last_day(session: Session, sender: Member, now: datetime) -> int:
     """What `sender`'s daily limit already holds: sends and counted refusals."""
-    since = now - DAY
-    sent = session.exec(
-        select(func.count()).where(
-            InvitationSend.sender_id == sender.id, InvitationSend.sent_at > since
-        )
-    ).one()
-    refused = session.exec(
-        select(func.count()).where(
-            RefusedSend.sender_id == sender.id, RefusedSend.refused_at > since
-        )
-    ).one()
-    return sent + refused
+    tally = _sender_tally(session, sender, now)
+    return tally.sent + tally.refused
 
 
 def _check_daily_limits(
@@ -180,42 +218,58 @@ def record_refused_send(
 ) -> None:
     """Count a refused send against `sender`'s daily limit. The refusal rolled its own
     transaction back, so the caller commits this one separately."""
+    _record_refused_sends(session, sender, [error], now)
+
+
+def _record_refused_sends(
+    session: Session, sender: Member, errors: Sequence[DomainError], now: datetime
+) -> None:
     session.execute(
         delete(RefusedSend).where(
             RefusedSend.sender_id == sender.id, RefusedSend.refused_at <= now - DAY
         )
     )
-    session.add(
+    session.add_all(
         RefusedSend(
             organization_id=sender.organization_id,
             sender_id=sender.id,
             code=error.code,
             refused_at=now,
         )
+        for error in errors
     )
 
 
 def _record_send(
     session: Session, invitation: Invitation, sender: Member, secret: str, now: datetime
 ) -> None:
-    session.add(
-        InvitationSend(
-            organization_id=invitation.organization_id,
-            invitation_id=invitation.id,
-            sender_id=sender.id,
-            email=invitation.email,
-            sent_at=now,
-        )
-    )
-    enqueue_email(
-        session,
+    send, email = _send_values(invitation, sender, secret, now)
+    session.add(InvitationSend(**send))
+    enqueue_email(session, *email[:2], now, **email[2])
+
+
+def _send_values(
+    invitation: Invitation, sender: Member, secret: str, now: datetime
+) -> tuple[dict[str, Any], tuple[str, str, dict[str, Any]]]:
+    """What one send writes: its InvitationSend row, and its e-mail's (topic, key, payload)
+    with the link's secret sealed for the worker."""
+    send = {
+        "organization_id": invitation.organization_id,
+        "invitation_id": invitation.id,
+        "sender_id": sender.id,
+        "email": invitation.email,
+        "sent_at": now,
+    }
+    payload = {
+        "organization_id": invitation.organization_id,
+        "invitation_id": invitation.id,
+        "send_number": invitation.send_count,
+        "sealed_secret": sealing.seal(secret),
+    }
+    return send, (
         "invitation",
         f"invitation-{invitation.public_id}-{invitation.send_count}",
-        now,
-        organization_id=invitation.organization_id,
-        invitation_id=invitation.id,
-        send_number=invitation.send_count,
-        sealed_secret=sealing.seal(secret),
+        payload,
     )
 
 
@@ -317,8 +371,170 @@ def send_invitation(
     settings = settings_for(session, actor.organization_id)
     require(may_send_invitations(actor, settings, unit_id))
     # Before anything about the address is looked up: at the limit, no more answers.
-    limit = max(settings.daily_limit_per_member, daily_limit or 0)
-    _check_sender_limit(session, actor, limit, now)
+    _check_sender_limit(session, actor, _sender_limit(settings, daily_limit), now)
+    fields = _clean_fields(email, full_name, first_name, last_name, message, reach)
+    email = fields.email
+    _refuse_self(actor, email)
+    if email_taken(session, email):
+        raise already_member(email)
+    if pending := find_pending(session, actor.organization_id, email):
+        if (
+            double_submit
+            and effective_status(pending, now) is InvitationStatus.PENDING
+            and pending.inviter_id == actor.id
+            and now - pending.sent_at < DOUBLE_SUBMIT_WINDOW
+            and (*fields.as_sent(), template_id) == _as_sent(pending)
+        ):
+            return Sent(pending, created=False)
+        _refuse_pending(session, actor, pending, now)
+    _check_address_limit(session, actor.organization_id, email, now)
+    values, secret = _new_invitation(actor, fields, template_id, settings, unit_id, now)
+    invitation = Invitation(**values)
+    session.add(invitation)
+    session.flush()  # the partial unique index refuses a racing duplicate here
+    _record_send(session, invitation, actor, secret, now)
+    return Sent(invitation, created=True, secret=secret)
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One invitation asked of send_invitations: the fields a CSV row carries."""
+
+    email: str
+    full_name: str = ""
+    message: str = ""
+
+
+def send_invitations(
+    session: Session,
+    actor: Member,
+    wanted: Sequence[Wanted],
+    now: datetime,
+    *,
+    daily_limit: int | None = None,
+    reach: MailReach = ASCII_ONLY,
+) -> list[Sent | DomainError]:
+    """send_invitation for many addresses at once (a bulk job's chunk), each answered in
+    order by its Sent or by the refusal send_invitation would have raised for it, in the
+    same words, as if they had been sent one after another (without double-submit
+    detection, as the API's). The same rule functions decide; what send_invitation looks
+    up per address is looked up once for all of them, and the invitations, their sends
+    and e-mails are inserted together, so the statements don't grow with the rows.
+
+    Unlike send_invitation, counted refusals are recorded here (each one counts against
+    the rows after it). A racing send to one of the addresses makes the invitations' flush
+    raise IntegrityError (the partial unique index): roll back to a savepoint taken
+    before the call and send those rows one by one instead."""
+    try:
+        settings = settings_for(session, actor.organization_id)
+        require(may_send_invitations(actor, settings))
+    except DomainError as refusal:
+        return [refusal for _ in wanted]
+    limit = _sender_limit(settings, daily_limit)
+    tally = _sender_tally(session, actor, now)
+    cleaned: list[_Fields | DomainError] = []
+    for one in wanted:
+        try:
+            cleaned.append(_clean_fields(one.email, one.full_name, "", "", one.message, reach))
+        except DomainError as refusal:
+            cleaned.append(refusal)
+    emails = sorted({fields.email for fields in cleaned if isinstance(fields, _Fields)})
+    members = _members(session, emails)
+    pending: dict[str, Invitation | str] = dict(
+        _pending_by_email(session, actor.organization_id, emails)
+    )
+    address_sends = _address_sends(session, actor.organization_id, emails, now) if emails else {}
+    answers: list[Sent | DomainError | str] = []  # a new invitation's digest until inserted
+    created: dict[str, tuple[dict[str, Any], str]] = {}  # by digest: values, secret
+    refusals: list[DomainError] = []
+    for fields in cleaned:
+        try:
+            # In send_invitation's order, so each row gets the refusal it would get alone.
+            if refusal := tally.refusal(limit):
+                raise refusal
+            if isinstance(fields, DomainError):
+                raise fields
+            _refuse_self(actor, fields.email)
+            if fields.email in members:
+                raise already_member(fields.email)
+            if earlier := pending.get(fields.email):
+                if isinstance(earlier, str):  # an earlier row of this call; not inserted yet
+                    raise already_invited(actor, Invitation(**created[earlier][0]))
+                _refuse_pending(session, actor, earlier, now)
+            sent, first_sent = address_sends.get(fields.email, (0, None))
+            if refusal := _address_refusal(fields.email, sent, first_sent):
+                raise refusal
+        except DomainError as refusal:
+            answers.append(refusal)
+            if counts_against_limit(refusal):
+                tally.add_refusal(now)
+                refusals.append(refusal)
+            continue
+        values, secret = _new_invitation(actor, fields, None, settings, None, now)
+        created[values["secret_digest"]] = (values, secret)
+        answers.append(values["secret_digest"])
+        tally.add_send(now)
+        pending[fields.email] = values["secret_digest"]
+        address_sends[fields.email] = (sent + 1, first_sent or now)
+    if refusals:
+        _record_refused_sends(session, actor, refusals, now)
+    if not created:
+        return [answer for answer in answers if not isinstance(answer, str)]
+    return _insert_invitations(session, actor, created, answers, now)
+
+
+def _insert_invitations(
+    session: Session,
+    actor: Member,
+    created: dict[str, tuple[dict[str, Any], str]],
+    answers: list[Sent | DomainError | str],
+    now: datetime,
+) -> list[Sent | DomainError]:
+    """Each one an executemany, without an ORM object constructed per row (most of a
+    chunk's time otherwise): the invitations (the partial unique index refuses a racing
+    duplicate here), read back for their ids, then their sends and e-mails."""
+    session.execute(insert(Invitation), [values for values, _ in created.values()])
+    inserted = {
+        invitation.secret_digest: invitation
+        for invitation in session.exec(
+            select(Invitation).where(Invitation.secret_digest.in_(list(created)))
+        )
+    }
+    sends: list[dict[str, Any]] = []
+    emails: list[dict[str, Any]] = []
+    for digest_, (_, secret) in created.items():
+        send, (topic, key, payload) = _send_values(inserted[digest_], actor, secret, now)
+        sends.append(send)
+        emails.append(email_values(topic, key, now, **payload))
+    session.execute(insert(InvitationSend), sends)
+    enqueue_emails(session, emails)
+    return [
+        Sent(inserted[answer], created=True, secret=created[answer][1])
+        if isinstance(answer, str)
+        else answer
+        for answer in answers
+    ]
+
+
+def _sender_limit(settings: InvitationSettings, daily_limit: int | None) -> int:
+    return max(settings.daily_limit_per_member, daily_limit or 0)
+
+
+@dataclass(frozen=True)
+class _Fields:
+    email: str
+    full_name: str
+    first_name: str
+    last_name: str
+    message: str
+
+    def as_sent(self) -> tuple[str, str, str, str]:
+        return (self.full_name, self.first_name, self.last_name, self.message)
+
+
+def _clean_fields(
+    email: str, full_name: str, first_name: str, last_name: str, message: str, reach: MailReach
+) -> _Fields:
     email = normalise_email(email, reach=reach, purpose="invited")
     first_name = _clean_text(first_name, MAX_PART_NAME, "first_name", "A first name")
     last_name = _clean_text(last_name, MAX_PART_NAME, "last_name", "A last name")
@@ -329,45 +545,74 @@ def send_invitation(
         "A name",
     )
     message = _clean_text(message, MAX_MESSAGE, "message", "The personal message", multiline=True)
+    return _Fields(email, full_name, first_name, last_name, message)
+
+
+def _refuse_self(actor: Member, email: str) -> None:
     if email == actor.email:
         raise Invalid("You can't invite yourself.", field="email")
-    if email_taken(session, email):
-        raise already_member(email)
-    if pending := find_pending(session, actor.organization_id, email):
-        requested = (full_name, first_name, last_name, message, template_id)
-        if expire_if_due(session, pending, now):
-            pass  # the address is free again
-        elif (
-            double_submit
-            and pending.inviter_id == actor.id
-            and now - pending.sent_at < DOUBLE_SUBMIT_WINDOW
-            and requested == _as_sent(pending)
-        ):
-            return Sent(pending, created=False)
-        else:
-            raise already_invited(actor, pending)
-    _check_address_limit(session, actor.organization_id, email, now)
+
+
+def _refuse_pending(session: Session, actor: Member, pending: Invitation, now: datetime) -> None:
+    """A pending invitation to the address refuses another, unless it is past due: then it
+    is expired now (INVITE_EXPIRED) and the address is free again."""
+    if not expire_if_due(session, pending, now):
+        raise already_invited(actor, pending)
+
+
+def _members(session: Session, emails: Sequence[str]) -> set[str]:
+    if not emails:
+        return set()
+    return set(session.exec(select(Member.email).where(Member.email.in_(emails))).all())
+
+
+def _pending_by_email(
+    session: Session, org_id: int, emails: Sequence[str]
+) -> dict[str, Invitation]:
+    if not emails:
+        return {}
+    return {
+        invitation.email: invitation
+        for invitation in session.exec(
+            select(Invitation).where(
+                Invitation.organization_id == org_id,
+                Invitation.status == InvitationStatus.PENDING,
+                Invitation.email.in_(emails),
+            )
+        )
+    }
+
+
+def _new_invitation(
+    actor: Member,
+    fields: _Fields,
+    template_id: int | None,
+    settings: InvitationSettings,
+    unit_id: int | None,
+    now: datetime,
+) -> tuple[dict[str, Any], str]:
+    """A new pending invitation's values (all of them, so a bulk INSERT needs no ORM
+    object) and its link's secret."""
     secret, secret_digest = new_secret()
-    invitation = Invitation(
-        organization_id=actor.organization_id,
-        unit_id=actor.unit_id if unit_id is None else unit_id,
-        inviter_id=actor.id,
-        email=email,
-        full_name=full_name,
-        first_name=first_name,
-        last_name=last_name,
-        message=message,
-        template_id=template_id,
-        secret_digest=secret_digest,
-        created_at=now,
-        updated_at=now,
-        sent_at=now,
-        expires_at=now + timedelta(days=settings.expiry_days),
-    )
-    session.add(invitation)
-    session.flush()  # the partial unique index refuses a racing duplicate here
-    _record_send(session, invitation, actor, secret, now)
-    return Sent(invitation, created=True, secret=secret)
+    values = {
+        "public_id": new_public_id("iv"),
+        "organization_id": actor.organization_id,
+        "unit_id": actor.unit_id if unit_id is None else unit_id,
+        "inviter_id": actor.id,
+        "email": fields.email,
+        "full_name": fields.full_name,
+        "first_name": fields.first_name,
+        "last_name": fields.last_name,
+        "message": fields.message,
+        "template_id": template_id,
+        "secret_digest": secret_digest,
+        "status": InvitationStatus.PENDING.value,
+        "created_at": now,
+        "updated_at": now,
+        "sent_at": now,
+        "expires_at": now + timedelta(days=settings.expiry_days),
+    }
+    return values, secret
 
 
 # --- managing -----------------------------------------------------------------------------

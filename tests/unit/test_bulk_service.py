@@ -21,9 +21,11 @@ from portal.models import (
     Invitation,
     InvitationSend,
     OutboxItem,
+    RefusedSend,
 )
 from portal.roles import Role
 from tests.factories import make_member, make_org, settings
+from tests.query_count import count_queries
 
 FILE = (
     "email,name,message\n"
@@ -206,3 +208,51 @@ def test_a_chunk_run_again_after_the_job_finished_does_nothing(session, world):
     run_to_the_end(session, job, size=10)
     assert bulk.process_chunk(session, job.id, utcnow()) == 0
     assert session.exec(select(func.count()).select_from(InvitationSend)).one() == 3
+
+
+def _chunk_statements(session, engine, admin, rows: int, tag: str) -> list[str]:
+    text = "email,name,message\n" + "".join(
+        f"{tag}{n}@example.org,Guest {n},Hi!\n" for n in range(rows)
+    )
+    job = preview(session, admin, text)
+    bulk.start_sending(session, admin, job, raise_limit=True, now=utcnow())
+    session.commit()
+    with count_queries(engine) as statements:
+        assert bulk.process_chunk(session, job.id, utcnow(), size=rows) == rows
+    session.commit()
+    session.refresh(job)
+    assert (job.status, job.sent_count) == ("done", rows)
+    return statements
+
+
+def test_a_chunks_statements_do_not_grow_with_its_rows(session, engine, admin):
+    small = _chunk_statements(session, engine, admin, 10, "small")
+    large = _chunk_statements(session, engine, admin, 100, "large")
+    # The job, its rows, up to six lookups, three inserts and the invitations read back,
+    # two updates: the same for 10 rows as for 100.
+    assert len(small) == len(large) <= 14, large
+
+
+def test_a_racing_send_sends_that_chunk_row_by_row(session, org, world, monkeypatch):
+    """The batch's lookups miss a pending invitation made after them (here: hidden), so
+    its insert trips the unique index; that chunk is sent again one row at a time."""
+    job = preview(session, world)
+    bulk.start_sending(session, world, job, raise_limit=False, now=utcnow())
+    session.commit()
+    invites.send_invitation(session, world, email="carla@example.org", now=utcnow())
+    session.commit()
+    monkeypatch.setattr(invites, "_pending_by_email", lambda *_args: {})
+    one_by_one = []
+    send_one = bulk._send_one
+    monkeypatch.setattr(bulk, "_send_one", lambda *args: one_by_one.append(1) or send_one(*args))
+    run_to_the_end(session, job, size=10)
+    assert len(one_by_one) == 2  # both rows of the chunk, after its batch rolled back
+    session.refresh(job)
+    assert (job.status, job.sent_count, job.failed_count) == ("done", 1, 1)
+    found = rows(session, job)
+    assert found[2].outcome == "sent" and found[2].invitation_id is not None
+    assert (found[8].outcome, found[8].invitation_id) == ("failed", None)
+    assert found[8].reason.startswith("carla@example.org already has a pending invitation")
+    # The refused row counted against the limit once, as a single send's refusal does.
+    assert session.exec(select(func.count()).select_from(RefusedSend)).one() == 1
+    assert session.exec(select(func.count()).where(OutboxItem.topic == "invitation")).one() == 3

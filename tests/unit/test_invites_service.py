@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import func, select
 
 from portal.clock import utcnow
 from portal.errors import (
@@ -13,6 +13,7 @@ from portal.errors import (
     AlreadyMember,
     Conflict,
     DailyLimit,
+    DomainError,
     DuplicatePending,
     Invalid,
     InvalidEmail,
@@ -32,6 +33,7 @@ from portal.models import (
     InvitationStatus,
     Member,
     OutboxItem,
+    RefusedSend,
 )
 from portal.orgs.settings import InvitationSettingsInput, update_invitation_settings
 from portal.roles import Role
@@ -537,3 +539,99 @@ def test_the_settings_service_refuses_a_longest_validity_below_the_expiry(sessio
     with pytest.raises(Invalid, match="between 30 days") as refused:
         update_invitation_settings(session, admin, values, utcnow())
     assert refused.value.field == "max_validity_days"
+
+
+# --- many at once (a bulk job's chunk) ----------------------------------------------------
+
+
+def _answered(answer) -> tuple:
+    if isinstance(answer, invites.Sent):
+        invitation = answer.invitation
+        return ("sent", invitation.email, invitation.full_name, invitation.message)
+    return (type(answer).__name__, answer.message)
+
+
+def _writes(session) -> tuple:
+    counts = [
+        session.exec(select(func.count()).select_from(table)).one()
+        for table in (Invitation, InvitationSend, RefusedSend)
+    ]
+    kinds = session.exec(select(OutboxItem.kind, OutboxItem.topic)).all()
+    return (*counts, sorted(kinds))
+
+
+def test_many_at_once_answer_each_row_as_one_send_after_another_would(session, org, inviter):
+    """send_invitations against send_invitation itself, row by row in savepoints with the
+    counted refusals recorded (the bulk worker's fallback), from the same state."""
+    now = utcnow()
+    make_member(session, org, email="meg@example.org")
+    send(session, inviter, "pat@example.org", now=now - timedelta(hours=1))
+    send(session, inviter, "old@example.org", now=now - timedelta(days=40))  # past due
+    for _ in range(3):  # the most an address gets in a day
+        invites.revoke(session, inviter, send(session, inviter, "busy@example.org"), now)
+    session.commit()
+    settings(session, org, daily_limit_per_member=10)
+    wanted = [
+        invites.Wanted("new1@example.org", "New One", "Hello!"),
+        invites.Wanted(inviter.email),
+        invites.Wanted("not-an-address"),
+        invites.Wanted("MEG@example.org"),
+        invites.Wanted("pat@example.org"),
+        invites.Wanted("old@example.org", "Back Again"),
+        invites.Wanted("new1@example.org", "New One again"),
+        invites.Wanted("busy@example.org"),
+        invites.Wanted("new2@example.org", "Name\x1bwith escape"),
+        *(invites.Wanted(f"more{n}@example.org") for n in range(4)),
+    ]
+
+    reference = session.begin_nested()
+    expected = []
+    for one in wanted:
+        try:
+            with session.begin_nested():
+                expected.append(
+                    invites.send_invitation(
+                        session,
+                        inviter,
+                        email=one.email,
+                        full_name=one.full_name,
+                        message=one.message,
+                        now=now,
+                        double_submit=False,
+                    )
+                )
+        except DomainError as error:
+            if invites.counts_against_limit(error):
+                invites.record_refused_send(session, inviter, error, now)
+            expected.append(error)
+    session.flush()
+    expected_writes = _writes(session)
+    expected = [_answered(answer) for answer in expected]
+    reference.rollback()
+
+    got = invites.send_invitations(session, inviter, wanted, now)
+    session.flush()
+    assert [_answered(answer) for answer in got] == expected
+    assert _writes(session) == expected_writes
+    # Every rule had its turn: sent, refused in each way, and the sender's limit reached
+    # with the counted refusals named.
+    kinds = {answer[0] for answer in expected}
+    assert kinds >= {"sent", "Invalid", "InvalidEmail", "AlreadyMember", "DuplicatePending"}
+    assert ("sent", "old@example.org", "Back Again", "") in expected
+    assert any("busy@example.org has already been sent 3" in a[1] for a in expected)
+    assert "tried 3 more that were refused" in expected[-1][1]
+    # The e-mails carry each invitation's own secret, as one send's do.
+    invitation = got[0].invitation
+    assert invites.digest(secret_of(session, invitation)) == invitation.secret_digest
+
+
+def test_many_at_once_are_refused_whole_when_the_sender_may_not_send(session, org, inviter):
+    settings(session, org, enabled=False)
+    got = invites.send_invitations(
+        session,
+        inviter,
+        [invites.Wanted("a@example.org"), invites.Wanted("b@example.org")],
+        utcnow(),
+    )
+    assert [type(answer) for answer in got] == [NotAllowed, NotAllowed]
+    assert "turned off" in got[0].message

@@ -31,20 +31,30 @@ class Role(StrEnum):
 
 ROLE_ORDER = list(Role)
 
+# The names people say; the codes stay in the database, the API and the CLI.
 ROLE_LABELS = {
     Role.USER: "Member",
-    Role.HR_LOCAL: "HR (unit)",
-    Role.HR_TENANT: "HR (organisation)",
-    Role.ADMIN_LOCAL: "Admin (unit)",
-    Role.ADMIN_TENANT: "Admin (organisation)",
+    Role.HR_LOCAL: "Local HR",
+    Role.HR_TENANT: "Organisation HR",
+    Role.ADMIN_LOCAL: "Local admin",
+    Role.ADMIN_TENANT: "Organisation admin",
 }
+
+
+def role_label(code: object) -> str:
+    """A stored role code in words; anything that is not a role is shown as it is."""
+    try:
+        return Role(str(code)).label
+    except ValueError:
+        return "" if code is None else str(code)
+
 
 # What each "minimum inviter level" means, in the words the settings screen shows.
 INVITER_LEVEL_EXPLANATIONS = {
     Role.USER: "All members can invite",
-    Role.HR_LOCAL: "HR and admins can invite (unit HR and above)",
+    Role.HR_LOCAL: "HR and admins can invite (local HR and above)",
     Role.HR_TENANT: "Organisation-wide HR and admins can invite",
-    Role.ADMIN_LOCAL: "Only admins can invite (unit admins and above)",
+    Role.ADMIN_LOCAL: "Only admins can invite (local admins and above)",
     Role.ADMIN_TENANT: "Only organisation admins can invite",
 }
 

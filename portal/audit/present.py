@@ -7,6 +7,7 @@ from typing import Any
 
 from portal.audit.service import ACTIONS, CHANGED, SECRET_FIELDS
 from portal.models import AuditEvent
+from portal.roles import role_label
 
 # The fields' names as the forms label them, so the log reads like the screens.
 FIELD_LABELS = {
@@ -60,6 +61,10 @@ class Change:
     after: str | None  # None: not there after (deleted)
 
 
+# Fields whose values are role codes: the log names the role as the screens do.
+ROLE_FIELDS = frozenset({"role", "min_inviter_role", "waiver_min_role"})
+
+
 def action_label(action: str) -> str:
     return ACTIONS.get(action, action)
 
@@ -73,6 +78,8 @@ def value_text(name: str, value: Any) -> str:
         return "changed (not shown)"
     if value is None or value == "":
         return "—"
+    if name in ROLE_FIELDS:
+        return role_label(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):

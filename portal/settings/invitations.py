@@ -62,7 +62,7 @@ class InvitationSettingsForm(FlaskForm):
         "Who can send invitations",
         validators=[PlainText("The level who can send invitations")],
         choices=[
-            SelectChoice(r.value, f"{r.value} — {INVITER_LEVEL_EXPLANATIONS[r]}")
+            SelectChoice(r.value, f"{r.label} — {INVITER_LEVEL_EXPLANATIONS[r]}")
             for r in ROLE_ORDER
         ],
     )

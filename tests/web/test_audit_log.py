@@ -87,7 +87,7 @@ def test_a_settings_change_shows_who_what_before_after_and_from_where(admin_clie
         "Invitation settings changed",
         "Ada Admin &lt;ada@example.org&gt;",
         "<strong>Who can send invitations</strong>:",
-        "USER → HR_LOCAL",
+        "Member → Local HR",
         "<strong>Invitation expiry (days)</strong>:",
         "14 → 30",
         CLIENT_IP,

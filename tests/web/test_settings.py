@@ -45,8 +45,8 @@ def test_settings_page_shows_each_level_with_a_plain_explanation(admin_client):
         "Invitees must register with the invited address",
     ):
         assert label in page
-    assert "USER — All members can invite" in page
-    assert "ADMIN_TENANT — Only organisation admins can invite" in page
+    assert "Member — All members can invite" in page
+    assert "Organisation admin — Only organisation admins can invite" in page
 
 
 def test_defaults_are_on_everyone_14_days_50_a_day_bound_address(session, org):

@@ -24,20 +24,21 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 bp.before_request(admins_only)
 
+# Readable words first, with the code beside it: the code is what receivers see.
 EVENT_LABELS = {
-    "INVITE_INVITED": "INVITE_INVITED — an invitation e-mail was delivered",
-    "INVITE_LINKED": "INVITE_LINKED — an invitee joined",
-    "INVITE_EXPIRED": "INVITE_EXPIRED — an invitation expired",
-    "INVITE_REVOKED": "INVITE_REVOKED — an invitation was revoked",
-    "REWARD_ISSUED": "REWARD_ISSUED — a referral reward was granted",
-    "REWARD_HELD": "REWARD_HELD — a referral reward was held for review",
-    "REWARD_REVOKED": "REWARD_REVOKED — a referral reward was clawed back",
-    "APPLICATION_SUBMITTED": "APPLICATION_SUBMITTED — someone joined and awaits approval",
-    "APPLICATION_APPROVED": "APPLICATION_APPROVED — a membership application was approved",
-    "APPLICATION_REJECTED": "APPLICATION_REJECTED — a membership application was rejected",
-    "EVENT_GUEST_INVITED": "EVENT_GUEST_INVITED — a member invited a guest to an event",
-    "EVENT_GUEST_ACCEPTED": "EVENT_GUEST_ACCEPTED — an event guest accepted (or got a place)",
-    "EVENT_GUEST_DECLINED": "EVENT_GUEST_DECLINED — an event guest declined",
+    "INVITE_INVITED": "An invitation e-mail was delivered (INVITE_INVITED)",
+    "INVITE_LINKED": "An invitee joined (INVITE_LINKED)",
+    "INVITE_EXPIRED": "An invitation expired (INVITE_EXPIRED)",
+    "INVITE_REVOKED": "An invitation was revoked (INVITE_REVOKED)",
+    "REWARD_ISSUED": "A referral reward was granted (REWARD_ISSUED)",
+    "REWARD_HELD": "A referral reward was held for review (REWARD_HELD)",
+    "REWARD_REVOKED": "A referral reward was clawed back (REWARD_REVOKED)",
+    "APPLICATION_SUBMITTED": "Someone joined and awaits approval (APPLICATION_SUBMITTED)",
+    "APPLICATION_APPROVED": "A membership application was approved (APPLICATION_APPROVED)",
+    "APPLICATION_REJECTED": "A membership application was rejected (APPLICATION_REJECTED)",
+    "EVENT_GUEST_INVITED": "A member invited a guest to an event (EVENT_GUEST_INVITED)",
+    "EVENT_GUEST_ACCEPTED": "An event guest accepted or got a place (EVENT_GUEST_ACCEPTED)",
+    "EVENT_GUEST_DECLINED": "An event guest declined (EVENT_GUEST_DECLINED)",
 }
 
 

@@ -13,7 +13,7 @@ from portal.delivery.worker import Worker
 from portal.invites import service as invites
 from portal.models import Invitation, Member
 from portal.roles import Role
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, sign_in
 from tests.factories import make_member, make_org, make_unit, settings
 from tests.mailserver import body
 
@@ -188,6 +188,24 @@ def test_an_expired_link_offers_to_request_a_new_invitation(app, client, link, s
     assert smtp.to("ines@example.org")[0]["Subject"] == (
         "guest@example.org would like a new invitation to Harbour Club"
     )
+
+
+def test_the_inviters_row_says_when_a_new_link_was_asked_for(app, client, link, session, inviter):
+    invitation = session.exec(select(Invitation)).one()
+    invitation.expires_at = utcnow() - timedelta(minutes=1)
+    session.add(invitation)
+    session.commit()
+    dashboard = sign_in(app.test_client(), inviter)
+    first = dashboard.get("/invites?list=expired").get_data(as_text=True)
+    assert f'id="invite-{invitation.public_id}"' in first and "Asked for a new link" not in first
+    client.get(link)
+    client.post("/join/request-new", data={"csrf_token": csrf_token(client, "/login")})
+    session.refresh(invitation)
+    page = dashboard.get("/invites?list=expired").get_data(as_text=True)
+    row = page.split(f'id="invite-{invitation.public_id}"')[1].split("</tr>")[0]
+    asked = invitation.renewal_requested_at
+    assert f'Asked for a new link on <time datetime="{asked.isoformat()}">' in row
+    assert asked.strftime("%d %b %Y") in row
 
 
 def test_a_revoked_link_is_410(client, link, session, inviter):

@@ -18,6 +18,8 @@ from portal.models import (
     InvitationStatus,
     Member,
     MembershipApplication,
+    Organization,
+    RetiredSecret,
 )
 from portal.policy import Shape, invitation_reach, reach_condition
 from portal.roles import Role
@@ -211,3 +213,21 @@ def inviters_in_scope(session: Session, actor: Member) -> list[tuple[str, str]]:
 def sees_others(actor: Member) -> bool:
     """HR and admins see invitations by others (and an "Invited by" column)."""
     return actor.role_enum is not Role.USER
+
+
+def link_organization(session: Session, secret_digest: str) -> Organization | None:
+    """The organisation a link belongs to, whatever became of it (used, revoked, expired or
+    replaced by a resend), so its dead-end page still carries that organisation's branding."""
+    invitation_id = session.exec(
+        select(Invitation.id).where(Invitation.secret_digest == secret_digest)
+    ).first()
+    if invitation_id is None:
+        retired = session.get(RetiredSecret, secret_digest)
+        invitation_id = retired.invitation_id if retired else None
+    if invitation_id is None:
+        return None
+    return session.exec(
+        select(Organization)
+        .join(Invitation, Invitation.organization_id == Organization.id)
+        .where(Invitation.id == invitation_id)
+    ).first()

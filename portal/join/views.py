@@ -22,6 +22,7 @@ from portal.delivery.smtp import reach
 from portal.errors import DomainError, Gone, InvalidInvite, InviteExpired
 from portal.extensions import limiter
 from portal.invites import service as invites
+from portal.invites.queries import link_organization
 from portal.join.forms import JoinForm
 from portal.models import Member
 from portal.web.devices import device_digest
@@ -35,10 +36,16 @@ bp = Blueprint("join", __name__)
 SESSION_KEY = "invite_digest"
 
 
-def _problem(error: DomainError) -> ResponseReturnValue:
-    """Each link problem has its own page: what happened and what the invitee can do."""
+def _problem(error: DomainError, digest: str | None = None) -> ResponseReturnValue:
+    """Each link problem has its own page: what happened and what the invitee can do, under
+    the branding of the organisation that sent the link when the link says which one (only
+    on this error path, so a working link's landing stays one query)."""
+    brand = link_organization(get_session(), digest) if digest else None
     return render_template(
-        "join/problem.html", error=error, expired=isinstance(error, InviteExpired)
+        "join/problem.html",
+        error=error,
+        expired=isinstance(error, InviteExpired),
+        brand_org=brand,
     ), error.status
 
 
@@ -53,7 +60,7 @@ def landing() -> ResponseReturnValue:
         try:
             commit(lambda: invites.open_link(db, session[SESSION_KEY], utcnow()))  # first visit
         except DomainError as error:
-            return _problem(error)
+            return _problem(error, session[SESSION_KEY])
         return redirect(url_for("join.landing"))
     digest = session.get(SESSION_KEY)
     if not digest:
@@ -61,7 +68,7 @@ def landing() -> ResponseReturnValue:
     try:
         landing = invites.open_link(db, digest, utcnow())
     except DomainError as error:
-        return _problem(error)
+        return _problem(error, digest)
     form = join_form(
         db,
         landing.organization.id,
@@ -84,7 +91,7 @@ def join() -> ResponseReturnValue:
     try:
         landing = invites.open_link(db, digest, utcnow())
     except DomainError as error:
-        return _problem(error)
+        return _problem(error, digest)
     form = join_form(db, landing.organization.id, landing.inviter)
     if not form.validate_on_submit():
         # A field the form refused (a control character); CSRF failures are 400.
@@ -94,7 +101,7 @@ def join() -> ResponseReturnValue:
     try:
         member = commit(lambda: _accept(db, digest, form))
     except Gone as error:
-        return _problem(error)  # the link itself is finished: its own page, not the form's
+        return _problem(error, digest)  # the link itself is finished: its own page, not the form's
     except DomainError as error:
         attach_error(form, error)
         return _join_page(landing, form, error.status)
@@ -133,5 +140,7 @@ def request_new() -> ResponseReturnValue:
     try:
         inviter = commit(lambda: invites.request_renewal(db, digest or "", utcnow()))
     except DomainError as error:
-        return _problem(error)
-    return render_template("join/renewal_requested.html", inviter=inviter)
+        return _problem(error, digest)
+    return render_template(
+        "join/renewal_requested.html", inviter=inviter, brand_org=link_organization(db, digest)
+    )

@@ -39,8 +39,9 @@ document.addEventListener("DOMContentLoaded", () => {
   });
 });
 
-// Share links (templates/referrals/_links.html): Copy link, and Share… where the device
-// has a share sheet. Both buttons stay hidden without this file or without the feature.
+// Copy buttons (share links, a new API token, a webhook signing secret): a button with
+// data-copy="<field id>" and data-copy-status="<live region id>"; Share… where the device
+// has a share sheet. Both stay hidden without this file or without the feature.
 document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll("[data-copy]").forEach((button) => {
     button.hidden = false;
@@ -60,7 +61,7 @@ document.addEventListener("DOMContentLoaded", () => {
         // Cleared first, so that a second copy is announced again.
         status.textContent = "";
         setTimeout(() => {
-          status.textContent = copied ? "Copied" : "Press Ctrl+C (or ⌘C) to copy the selected link";
+          status.textContent = copied ? "Copied" : "Press Ctrl+C (or ⌘C) to copy the selected text";
         }, 50);
       }
     });

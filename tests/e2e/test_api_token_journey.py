@@ -25,6 +25,7 @@ def test_a_token_made_on_the_settings_page_invites_through_the_api(
         full_name="Ada Admin",
     )
 
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
     log_in(page, admin.email)
     page.get_by_role("link", name="Settings", exact=True).click()
     page.get_by_role("navigation", name="Settings").get_by_role("link", name="API tokens").click()
@@ -38,6 +39,9 @@ def test_a_token_made_on_the_settings_page_invites_through_the_api(
     expect(page.get_by_text("Copy it now: it won't be shown again.")).to_be_visible()
     token = page.get_by_label("Your new API token").input_value()
     assert token.startswith("mpt_")
+    page.get_by_role("button", name="Copy token").click()
+    expect(page.get_by_role("status").filter(has_text="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == token
     row = page.locator("#api-tokens tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("CRM")

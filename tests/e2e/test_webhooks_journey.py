@@ -11,9 +11,12 @@ from tests.e2e.helpers import log_in
 from tests.factories import make_member, make_org
 
 
-def test_admin_adds_an_endpoint_sends_a_test_event_and_sees_it_delivered(page: Page, db, receiver):
+def test_admin_adds_an_endpoint_sends_a_test_event_and_sees_it_delivered(
+    page: Page, db, receiver, live_server: str
+):
     org = make_org(db, "Demo Club")
     admin = make_member(db, org, Role.ADMIN_TENANT, email="admin@example.org")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
     log_in(page, admin.email)
     page.get_by_role("link", name="Settings", exact=True).click()
     page.get_by_role("link", name="Webhooks").click()
@@ -21,8 +24,11 @@ def test_admin_adds_an_endpoint_sends_a_test_event_and_sees_it_delivered(page: P
     page.get_by_label("Description (optional)").fill("Our CRM")
     page.get_by_role("button", name="Add endpoint").click()
 
-    secret = page.locator("#signing-secret").inner_text()
+    secret = page.get_by_label("Signing secret").input_value()
     assert secret.startswith("whsec_")
+    page.get_by_role("button", name="Copy secret").click()
+    expect(page.get_by_role("status").filter(has_text="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == secret
     page.get_by_role("button", name="Send test event").click()
     expect(page.get_by_text("Test event queued.")).to_be_visible()
     deliveries = page.locator("#deliveries")

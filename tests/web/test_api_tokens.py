@@ -19,6 +19,10 @@ from tests.web.api_support import bearer, make_token, problem
 
 URL = "/admin/settings/api-tokens"
 NEW_TOKEN = re.compile(r'id="new-token" class="secret" value="(mpt_[\w-]+)"')
+COPY_TOKEN = (
+    '<button type="button" class="button small" hidden data-copy="new-token"'
+    ' data-copy-status="new-token-copy-status">Copy token</button>'
+)
 
 
 def create_on_page(client, **fields):
@@ -60,6 +64,8 @@ def test_a_created_token_is_shown_once_and_stored_only_as_a_digest(admin_client,
     page = response.get_data(as_text=True)
     secret = NEW_TOKEN.search(page).group(1)
     assert "Copy it now: it won't be shown again." in page
+    assert COPY_TOKEN in page  # static/js/portal.js copies the field the button names
+    assert 'id="new-token-copy-status" class="copy-status" role="status" aria-live="polite"' in page
 
     stored = session.exec(select(ApiToken)).one()
     assert stored.token_digest == hashlib.sha256(secret.encode()).hexdigest()
@@ -69,7 +75,7 @@ def test_a_created_token_is_shown_once_and_stored_only_as_a_digest(admin_client,
     assert secret not in str(stored.model_dump())
 
     again = admin_client.get(URL).get_data(as_text=True)
-    assert secret not in again and 'id="new-token"' not in again
+    assert secret not in again and 'id="new-token"' not in again and COPY_TOKEN not in again
     assert f"{stored.prefix}…" in again and "Website" in again and "Never" in again
 
 

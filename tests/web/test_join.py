@@ -13,7 +13,7 @@ from portal.delivery.worker import Worker
 from portal.invites import service as invites
 from portal.models import Invitation, Member
 from portal.roles import Role
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, sign_in
 from tests.factories import make_member, make_org, make_unit, settings
 from tests.mailserver import body
 
@@ -188,6 +188,82 @@ def test_an_expired_link_offers_to_request_a_new_invitation(app, client, link, s
     assert smtp.to("ines@example.org")[0]["Subject"] == (
         "guest@example.org would like a new invitation to Harbour Club"
     )
+
+
+def test_the_inviters_row_says_when_a_new_link_was_asked_for(app, client, link, session, inviter):
+    invitation = session.exec(select(Invitation)).one()
+    invitation.expires_at = utcnow() - timedelta(minutes=1)
+    session.add(invitation)
+    session.commit()
+    dashboard = sign_in(app.test_client(), inviter)
+    first = dashboard.get("/invites?list=expired").get_data(as_text=True)
+    assert f'id="invite-{invitation.public_id}"' in first and "Asked for a new link" not in first
+    client.get(link)
+    client.post("/join/request-new", data={"csrf_token": csrf_token(client, "/login")})
+    session.refresh(invitation)
+    page = dashboard.get("/invites?list=expired").get_data(as_text=True)
+    row = page.split(f'id="invite-{invitation.public_id}"')[1].split("</tr>")[0]
+    asked = invitation.renewal_requested_at
+    assert f'Asked for a new link on <time datetime="{asked.isoformat()}">' in row
+    assert asked.strftime("%d %b %Y") in row
+
+
+BRANDING = (
+    "<style>:root { --brand: #aa3300; }</style>",
+    '<img src="https://example.org/logo.png" alt="" class="brand-logo">',
+    "<span>Harbour Club</span>",
+)
+
+
+def _end_the_link(kind, app, session, inviter, link):
+    invitation = session.exec(select(Invitation)).one()
+    if kind == "expired":
+        invitation.expires_at = utcnow() - timedelta(minutes=1)
+        session.add(invitation)
+    elif kind == "revoked":
+        invites.revoke(session, inviter, invitation, utcnow())
+    elif kind == "replaced":
+        invites.resend(session, inviter, invitation, utcnow())
+    session.commit()
+    if kind == "used":
+        joiner = app.test_client()
+        joiner.get(link)
+        assert join_form(joiner).status_code == 302
+
+
+@pytest.mark.parametrize("kind", ["expired", "used", "revoked", "replaced"])
+def test_every_dead_end_keeps_the_organisations_branding(app, client, link, session, inviter, kind):
+    _end_the_link(kind, app, session, inviter, link)
+    response = client.get(link)
+    assert response.status_code == 410
+    page = response.get_data(as_text=True)
+    assert all(part in page for part in BRANDING), kind
+
+
+def test_a_link_that_ends_after_its_first_visit_keeps_the_branding(client, link, session, inviter):
+    assert client.get(link).status_code == 302  # the digest is now in the session
+    invites.revoke(session, inviter, session.exec(select(Invitation)).one(), utcnow())
+    session.commit()
+    response = client.get("/join")
+    assert response.status_code == 410
+    assert all(part in response.get_data(as_text=True) for part in BRANDING)
+
+
+def test_asking_for_a_new_link_is_confirmed_under_the_branding(client, link, session):
+    invitation = session.exec(select(Invitation)).one()
+    invitation.expires_at = utcnow() - timedelta(minutes=1)
+    session.add(invitation)
+    session.commit()
+    client.get(link)
+    page = client.post(
+        "/join/request-new", data={"csrf_token": csrf_token(client, "/login")}
+    ).get_data(as_text=True)
+    assert "We've let Ines Inviter know" in page and all(part in page for part in BRANDING)
+
+
+def test_an_unknown_link_shows_no_organisation(client, org):
+    page = client.get("/join?invite_id=not-a-real-secret").get_data(as_text=True)
+    assert "Harbour Club" not in page and "--brand" not in page
 
 
 def test_a_revoked_link_is_410(client, link, session, inviter):

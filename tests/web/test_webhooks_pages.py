@@ -15,6 +15,11 @@ from tests.conftest import csrf_token, login
 from tests.factories import make_member, make_org
 
 URL = "/admin/settings/webhooks"
+SECRET = re.compile(r'id="signing-secret" class="secret" value="(whsec_[^"]+)"')
+COPY_SECRET = (
+    '<button type="button" class="button small" hidden data-copy="signing-secret"'
+    ' data-copy-status="secret-copy-status">Copy secret</button>'
+)
 
 
 def add_endpoint(client, url, events=("INVITE_LINKED",)):
@@ -33,12 +38,22 @@ def test_adding_an_endpoint_shows_its_secret_once(admin_client, session, receive
     response = add_endpoint(admin_client, receiver.url)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    secret = re.search(r'id="signing-secret">(whsec_[^<]+)<', page).group(1)
+    secret = SECRET.search(page).group(1)
     endpoint = session.exec(select(WebhookEndpoint)).one()
     assert unseal(endpoint.sealed_secret) == secret and secret not in endpoint.sealed_secret
     again = admin_client.get(f"{URL}/{endpoint.public_id}").get_data(as_text=True)
-    assert secret not in again
+    assert secret not in again and COPY_SECRET not in again
     assert all(secret not in value for _, value in response.headers)  # not in any cookie
+
+
+def test_the_shown_secret_has_a_copy_button_and_an_announcing_status(admin_client, receiver):
+    page = add_endpoint(admin_client, receiver.url).get_data(as_text=True)
+    # One copy script for the whole portal (static/js/portal.js): it reads the field the
+    # button names, and announces "Copied" in the live region the button names.
+    assert '<label for="signing-secret">Signing secret</label>' in page
+    assert COPY_SECRET in page
+    status = '<p id="secret-copy-status" class="copy-status" role="status" aria-live="polite">'
+    assert status in page
 
 
 def test_rolling_the_secret_shows_a_new_one(admin_client, session, receiver):
@@ -51,7 +66,7 @@ def test_rolling_the_secret_shows_a_new_one(admin_client, session, receiver):
     ).get_data(as_text=True)
     session.refresh(endpoint)
     new = unseal(endpoint.sealed_secret)
-    assert new != old and new in page
+    assert new != old and SECRET.search(page).group(1) == new and COPY_SECRET in page
 
 
 def test_invalid_endpoints_are_refused_with_a_reason(admin_client, session):

@@ -57,7 +57,7 @@ def normalise_email(
         result = validate_email(candidate, check_deliverability=False)
     except EmailNotValidError as exc:
         raise InvalidEmail(
-            f"{candidate} is not a valid e-mail address: {exc}", field=field
+            f"{candidate} is not a valid e-mail address: {plain_reason(str(exc))}", field=field
         ) from exc
     # Mailbox names are case-sensitive in theory, never in practice: lower-casing the whole
     # address is what stops duplicate accounts that differ only by case.
@@ -67,6 +67,65 @@ def normalise_email(
     if reach is not None and result.smtputf8 and not reach.takes_non_ascii_local_parts():
         raise InvalidEmail(f"{address} can't be {purpose}: {NON_ASCII_LOCAL_PART}", field=field)
     return address
+
+
+# email-validator's messages name characters as "',', '@', SPACE" and speak of "IDNA" and
+# "quoted local parts": people are told in plain words instead, the first pattern found in
+# its message deciding. Anything not recognised reads as a likely typo.
+_PLAIN_REASONS = (
+    ("must have an @-sign", "it needs an @ between the name and the domain."),
+    ("at-sign", "use a plain @ between the name and the domain."),
+    ("something before the @-sign", "there is nothing before the @."),
+    ("something after the @-sign", "there is nothing after the @."),
+    ("two periods in a row", "it has two dots in a row."),
+    ("period and a hyphen", "a dot and a hyphen can't be next to each other."),
+    ("cannot end with a period", "it can't end with a dot."),
+    ("cannot start with a period", "a part of it can't start with a dot."),
+    ("should have a period", "the part after the @ needs a dot, as in example.org."),
+    ("period", "a dot is in the wrong place."),
+    ("hyphen", "a hyphen is in the wrong place."),
+    ("too long", "it is too long."),
+    ("top-level domain", "the part after the @ doesn't end like a real domain (.org, .com…)."),
+    ("special-use or reserved", "the part after the @ is a reserved name no one can receive at."),
+    ("Internationalized characters before", NON_ASCII_LOCAL_PART),
+    (
+        "anything after the email address",
+        "there is something after the address: enter one at a time.",
+    ),
+    ("display name", "enter the address alone, without a name or angle brackets."),
+    ("angle bracket", "enter the address alone, without a name or angle brackets."),
+    (
+        "invalid character",
+        "it has characters an address can't have, such as spaces, commas or a second @.",
+    ),
+    ("unsafe characters", "it has characters an address can't have."),
+)
+_TYPO = "check for a typo."
+
+
+def plain_reason(validator_message: str) -> str:
+    """Why an address was refused, in the person's words rather than email-validator's."""
+    lowered = validator_message.lower()
+    for pattern, reason in _PLAIN_REASONS:
+        if pattern.lower() in lowered:
+            return reason
+    return _TYPO
+
+
+# Commas, semicolons (what mail programs put between addresses) and any white space.
+_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def split_addresses(raw: str) -> list[str]:
+    """The addresses in what was typed or pasted, in order, each once (case aside): a form
+    that takes several addresses answers each of them."""
+    seen: set[str] = set()
+    found = []
+    for part in _SEPARATORS.split(raw or ""):
+        if part and part.lower() not in seen:
+            seen.add(part.lower())
+            found.append(part)
+    return found
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,24 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 
 from portal.invites.service import MAX_MESSAGE, MAX_NAME
 from portal.validation import PlainText
+
+# Addresses one send form takes at once: more than a handful belongs in a bulk upload.
+MAX_AT_ONCE = 50
 
 
 class InviteForm(FlaskForm):
     # Rules live in the service (shared with the API); the form only carries the values and
     # refuses control characters up front.
-    email = EmailField("Email", validators=[PlainText("An e-mail address")])
+    # A text area: several addresses may be pasted one per line (see views.send).
+    email = TextAreaField(
+        "Email",
+        validators=[PlainText("The e-mail addresses", multiline=True)],
+        render_kw={"rows": 2},
+    )
     full_name = StringField(
         "Full name", validators=[PlainText("A name")], render_kw={"maxlength": MAX_NAME}
     )

@@ -24,11 +24,12 @@ from flask_login import current_user, login_required
 from portal.clock import utcnow
 from portal.db import get_session
 from portal.delivery.smtp import reach
+from portal.email_addresses import split_addresses
 from portal.email_templates import service as email_templates
 from portal.errors import DomainError, DuplicatePending, NoSuchTemplate
 from portal.invites import queries
 from portal.invites import service as invites
-from portal.invites.forms import InviteForm
+from portal.invites.forms import MAX_AT_ONCE, InviteForm
 from portal.invites.service import effective_status
 from portal.models import Invitation
 from portal.policy import (
@@ -144,6 +145,17 @@ def send() -> ResponseReturnValue:
     if not form.validate_on_submit():
         # A field the form refused (a control character); CSRF failures are 400.
         return _send_form_again(form, None, 422)
+    addresses = split_addresses(form.email.data or "")
+    if len(addresses) > MAX_AT_ONCE:
+        form.email.errors.append(
+            f"That is {len(addresses)} addresses: up to {MAX_AT_ONCE} can be invited at once. "
+            "Send them in smaller groups (or use a bulk upload). Nothing was sent."
+        )
+        return _send_form_again(form, None, 422)
+    if len(addresses) > 1:
+        return _send_several(form, addresses, now)
+    if addresses:  # one address, whatever separators were typed around it
+        form.email.data = addresses[0]
     # A concurrent submit may win the race for this address: then answer as it stands.
     sent = submit(form, lambda: _send_invitation(form, now))
     if sent.error is not None:
@@ -155,34 +167,99 @@ def send() -> ResponseReturnValue:
     return _sent(sent.value.invitation, notice)
 
 
-def _sent(invitation: Invitation, notice: str) -> ResponseReturnValue:
-    """The htmx answer to a send: a cleared form, the counts, and the new row, put at the
-    top of the pending list when that list is the one open and would show it."""
+def _sent(
+    invitation: Invitation | list[Invitation],
+    notice: str | None,
+    form: InviteForm | None = None,
+    **context: Any,
+) -> ResponseReturnValue:
+    """The htmx answer to a send: a cleared form, the counts, and the new rows, put at the
+    top of the pending list when that list is the one open and would show them."""
     session, now, filters = get_session(), utcnow(), _filters()
+    sent = invitation if isinstance(invitation, list) else [invitation]
     counts = queries.counts(session, current_user, now, filters)
     shows_it = _open_list() == "pending" and filters.inviter in (None, current_user.public_id)
-    row = queries.Row(invitation, current_user.full_name, effective_status(invitation, now))
-    page = queries.Page("pending", [row], next_after=None) if shows_it else None
-    first = page is not None and counts["pending"] == 1
+    rows = [queries.Row(one, current_user.full_name, effective_status(one, now)) for one in sent]
+    # Newest first, as the list shows them.
+    page = queries.Page("pending", rows[::-1], next_after=None) if shows_it and rows else None
+    first = page is not None and counts["pending"] == len(rows)
     return render_template(
         "invites/_send_success.html",
-        form=_invite_form(formdata=None),
+        form=form or _invite_form(formdata=None),
         notice=notice,
         counts=counts,
         new_rows=page,
         first_page=page if first else None,
         filters=filters,
         sees_others=queries.sees_others(current_user),
+        **context,
     )
 
 
-def _send_invitation(form: InviteForm, now: datetime) -> invites.Sent:
+@dataclass(frozen=True)
+class Answer:
+    """What became of one of several addresses sent at once: sent, or refused and why (with
+    the pending invitation to offer a Resend of, when the sender may resend it)."""
+
+    email: str
+    sent: bool
+    message: str
+    resendable: Invitation | None = None
+
+
+def _send_several(form: InviteForm, addresses: list[str], now: datetime) -> ResponseReturnValue:
+    """Each address in a transaction of its own, so the valid ones are sent whatever becomes
+    of the others; the Full name is one person's, so it is left out (the hint says so)."""
+    answers: list[Answer] = []
+    sent: list[Invitation] = []
+    for address in addresses:
+        try:
+            invitation = commit(lambda a=address: _send_invitation(form, now, a)).invitation
+        except DomainError as error:
+            if invites.counts_against_limit(error):
+                commit(
+                    lambda e=error: invites.record_refused_send(get_session(), current_user, e, now)
+                )
+            answers.append(_refusal_answer(address, error))
+            continue
+        sent.append(invitation)
+        answers.append(Answer(invitation.email, True, f"Sent to {invitation.email}."))
+    refused = [answer.email for answer in answers if not answer.sent]
+    # The refused addresses stay in the field, to be corrected and sent again.
+    again = _invite_form(formdata=None, data={"email": "\n".join(refused)})
+    summary = (
+        f"{len(sent)} of {len(addresses)} invitations sent."
+        if sent
+        else f"None of the {len(addresses)} invitations was sent."
+    )
+    status = 200 if sent else 422
+    if wants_partial():
+        return _sent(sent, None, again, answers=answers, send_summary=summary), status
+    return render_template(
+        "invites/dashboard.html",
+        form=again,
+        answers=answers,
+        send_summary=summary,
+        **lists_context(),
+        **panel_context(),
+    ), status
+
+
+def _refusal_answer(address: str, error: DomainError) -> Answer:
+    resendable = None
+    if isinstance(error, DuplicatePending):
+        pending = error.details["invitation"]
+        resendable = pending if may_manage_invitation(current_user, pending) else None
+    return Answer(address, False, error.message, resendable)
+
+
+def _send_invitation(form: InviteForm, now: datetime, address: str | None = None) -> invites.Sent:
     try:
         return invites.send_invitation(
             get_session(),
             current_user,
-            email=form.email.data or "",
-            full_name=form.full_name.data or "",
+            email=(form.email.data or "") if address is None else address,
+            full_name=(form.full_name.data or "") if address is None else "",
             message=form.message.data or "",
             template_public_id=_chosen_template(form),
             now=now,

@@ -278,3 +278,33 @@ def test_inviting_an_address_with_a_pending_invitation_offers_to_resend_it(
     ).to_be_visible()
     expect_listed(page, "Pending", GUEST, count=1)
     expect_not_reloaded(page)
+
+
+def test_several_addresses_are_sent_at_once_and_each_is_answered(
+    page: Page, db: Session, inviter: Member
+):
+    invites.send_invitation(db, inviter, email=GUEST, now=utcnow() - timedelta(hours=1))
+    db.commit()
+    log_in(page, inviter.email)
+    page.goto("/invites")
+    mark_page(page)
+
+    send_invitation(page, f"ada@example.org, bob@example.org\n{GUEST} not-an-email")
+
+    answers = page.get_by_role("list", name="What became of each address")
+    expect(answers.get_by_role("listitem")).to_have_count(4)
+    expect(answers).to_contain_text("Sent to ada@example.org.")
+    expect(answers).to_contain_text("Sent to bob@example.org.")
+    expect(answers).to_contain_text(f"{GUEST} already has a pending invitation")
+    expect(answers).to_contain_text("not-an-email is not a valid e-mail address")
+    expect(page.get_by_text("2 of 4 invitations sent.")).to_be_visible()
+    # The refused ones stay in the field, to be corrected.
+    expect(page.get_by_label("Email", exact=True)).to_have_value(f"{GUEST}\nnot-an-email")
+    expect_listed(page, "Pending", "ada@example.org", count=3)
+    expect_listed(page, "Pending", "bob@example.org", count=3)
+
+    answers.get_by_role("button", name=f"Resend to {GUEST}").click()
+    expect(
+        page.get_by_text(f"Invitation resent to {GUEST}. The previous link no longer works.")
+    ).to_be_visible()
+    expect_not_reloaded(page)

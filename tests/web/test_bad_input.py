@@ -491,7 +491,8 @@ FORM_CASES = [
         frozenset({"invites.send"}),
         _invite_page,
         (
-            EMAIL,
+            # Several addresses may be pasted one per line (line breaks separate them).
+            Text("email", "The e-mail addresses", 320, kind="email", multiline=True),
             Text("full_name", "A name", 200, stored=(Invitation, "full_name")),
             Text(
                 "message",

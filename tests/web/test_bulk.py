@@ -149,7 +149,7 @@ def test_send_shows_progress_then_the_result_and_the_rows_not_sent(app, admin_cl
     assert csv.get_data(as_text=True).splitlines() == [
         "line,email,name,message,reason",
         "4,broken,Nobody,,broken is not a valid e-mail address: "
-        "An email address must have an @-sign.",
+        "it needs an @ between the name and the domain.",
         "5,alma@example.org,Alma twice,,"
         "alma@example.org is also on line 2; only that line is sent.",
     ]

@@ -59,7 +59,7 @@ def test_htmx_send_into_an_empty_list_returns_a_cleared_form_and_the_list_out_of
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "Invitation sent to guest@example.org." in page
-    assert 'name="email" placeholder="name@example.org" required type="email" value=""' in page
+    assert 'name="email" placeholder="name@example.org" required rows="2">\r\n</textarea>' in page
     section = page.split('<section id="list-pending"')[1].split("</section>")[0]
     assert 'hx-swap-oob="true"' in section and "guest@example.org</td>" in section
     assert '<span class="count" id="count-accepted" hx-swap-oob="true">(0)</span>' in page

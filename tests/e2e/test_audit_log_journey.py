@@ -24,7 +24,7 @@ def test_an_admin_changes_a_setting_and_sees_it_in_the_audit_log(page: Page, db)
     row = table.get_by_role("row").nth(1)
     expect(row.get_by_role("cell").nth(1)).to_have_text("Ada Admin <admin@example.org>")
     expect(row).to_contain_text("Invitation settings changed")
-    expect(row).to_contain_text("Who can send invitations: USER → HR_LOCAL")
+    expect(row).to_contain_text("Who can send invitations: Member → Local HR")
     expect(row).to_contain_text("127.0.0.1")
 
     # The filters narrow it, and say so when nothing matches.

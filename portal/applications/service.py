@@ -38,7 +38,7 @@ from portal.models import (
 )
 from portal.orgs.service import create_member
 from portal.policy import may_approve_adhesion, may_review_applications, require
-from portal.roles import MemberStatus, Role
+from portal.roles import MemberStatus
 from portal.validation import check_text
 from portal.webhooks.service import emit, rfc3339
 
@@ -260,7 +260,3 @@ def event_data(
         "status": application.status,
         "decidedAt": rfc3339(application.decided_at) if application.decided_at else None,
     }
-
-
-def sponsor_level_label(role: str | None) -> str:
-    return Role(role).label if role else "nobody (everyone needs approval)"

@@ -3,10 +3,7 @@ ends up sent exactly once, with its invitation and one invitation e-mail."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -15,41 +12,12 @@ from sqlmodel import func, select
 from portal.bulk import service as bulk
 from portal.bulk.csvfile import read_lines
 from portal.clock import utcnow
-from portal.config import ROOT
 from portal.delivery.worker import Worker
 from portal.models import BulkJob, BulkRow, Invitation, InvitationSend, OutboxItem
 from tests.factories import settings
+from tests.integration.workers import LEASE_SECONDS, start_worker, wait_until
 
-LEASE_SECONDS = 3
 ROWS = 400
-
-
-def start_worker(database_url: str, smtp_port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PORTAL_ENV": "development",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret-key",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(smtp_port),
-        "PORTAL_BASE_URL": "http://portal.test",
-        "PORTAL_CONFIG_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
-        "PORTAL_CONFIG_BULK_CHUNK_SIZE": "15",
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "app", "portal", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def handled(session, job_id: int) -> int:
@@ -66,7 +34,7 @@ def test_a_worker_killed_mid_job_sends_no_row_twice_and_loses_none(
     job = bulk.create_preview(session, admin, read_lines(text.encode()), filename="f", now=utcnow())
     bulk.start_sending(session, admin, job, raise_limit=False, now=utcnow())
     session.commit()
-    process = start_worker(database_url, smtp.port)
+    process = start_worker(database_url, smtp.port, BULK_CHUNK_SIZE="15")
     try:
         wait_until(lambda: handled(session, job.id) >= 45, 60, "the worker to get going")
     finally:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 
@@ -13,14 +10,12 @@ import pytest
 from sqlmodel import Session, func, select
 
 from portal.clock import utcnow
-from portal.config import ROOT
 from portal.delivery.worker import Worker
 from portal.invites import service as invites
 from portal.models import OutboxItem
 from tests.conftest import TEST_DATABASE_URL
 from tests.factories import settings
-
-LEASE_SECONDS = 3
+from tests.integration.workers import LEASE_SECONDS, start_worker, wait_until
 
 
 @pytest.fixture
@@ -34,33 +29,6 @@ def queue(session, inviter, count: int) -> None:
     for n in range(count):
         invites.send_invitation(session, inviter, email=f"guest{n}@example.org", now=utcnow())
     session.commit()
-
-
-def start_worker(database_url: str, smtp_port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "PORTAL_ENV": "development",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret-key",
-        "MAIL_SERVER": "127.0.0.1",
-        "MAIL_PORT": str(smtp_port),
-        "PORTAL_BASE_URL": "http://portal.test",
-        "PORTAL_CONFIG_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "app", "portal", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-
-
-def wait_until(condition, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def count(session, *where) -> int:
